@@ -1,0 +1,312 @@
+/* cmd_bound.c - `iobound bound`: per layer its shape, output size, FLOPs and compulsory traffic,
+ * and per algorithm the I/O lower bound with its dominant term. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "iobound/bound.h"
+
+static const char help[] =
+    "usage: iobound [bound] [--layer SPEC | --layers FILE | --net NAME] [--algo LIST]\n"
+    "                       [--machine NAME] [--smem B] [--fast-mem B] [--format F] [-o FILE]\n"
+    "\n"
+    "I/O lower bounds (red-blue pebble game) of each convolution algorithm for each layer,\n"
+    "for S = the fast memory of one SM (shared memory + registers; --fast-mem sets it). Per\n"
+    "layer and algorithm: FLOPs, compulsory bytes, the bound for one SM that runs the whole\n"
+    "layer ('bound(S)'), the bound on the total SM<->L2 traffic of all SMs ('bound(GPU)'),\n"
+    "which term wins, the arithmetic-intensity ceiling it implies (FLOP per byte) and the\n"
+    "algorithm's extra memory. Bytes are FP32. Derivations: docs/bounds.md.\n"
+    "\n"
+    "  --algo LIST        direct, winograd, im2col, im2win, gemm or all (default), comma-separated\n"
+    "%s%s"
+    "\n"
+    "With no layer option the default network is resnet50 at batch 1.\n";
+
+typedef struct algo_set {
+    int on[IOB_ALGO_COUNT];
+} algo_set;
+
+static int parse_algos(const char *prog, const char *arg, algo_set *set)
+{
+    memset(set, 0, sizeof *set);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (!strcmp(tok, "all")) {
+            for (int i = 0; i < IOB_ALGO_COUNT; i++)
+                set->on[i] = 1;
+            continue;
+        }
+        iob_algo a;
+        iob_error err;
+        if (iob_algo_parse(tok, &a, &err))
+            return iob_cli_usage_error(prog, "--algo: %s", err.msg);
+        set->on[a] = 1;
+    }
+    return 0;
+}
+
+static cJSON *num_or_null(double v, int ok)
+{
+    return ok ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *bound_json(const iob_bound *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = b->applicable;
+    double eb = b->elem_bytes;
+    cJSON_AddStringToObject(o, "algo", iob_algo_name(b->algo));
+    cJSON_AddStringToObject(o, "variant", b->variant);
+    cJSON_AddBoolToObject(o, "applicable", ok);
+    if (ok)
+        cJSON_AddNullToObject(o, "reason");
+    else
+        cJSON_AddStringToObject(o, "reason", b->reason);
+    cJSON_AddNumberToObject(o, "s_bytes", b->s_words * eb);
+    cJSON_AddItemToObject(o, "flops", num_or_null(b->flops, ok));
+    cJSON_AddItemToObject(o, "compulsory_bytes", num_or_null(b->compulsory * eb, ok));
+    cJSON_AddItemToObject(o, "leading_bytes", num_or_null(b->leading * eb, ok));
+    cJSON_AddItemToObject(o, "bound_bytes", num_or_null(b->bound * eb, ok));
+    cJSON_AddItemToObject(o, "bound_bytes_gpu", num_or_null(b->bound_gpu * eb, ok));
+    if (ok)
+        cJSON_AddStringToObject(o, "dominant", b->dominant);
+    else
+        cJSON_AddNullToObject(o, "dominant");
+    cJSON_AddItemToObject(o, "workspace_bytes", num_or_null(b->workspace * eb, ok));
+    cJSON_AddItemToObject(o, "reuse_bytes", num_or_null(b->reuse * eb, ok));
+    cJSON_AddItemToObject(o, "reuse_bytes_gpu", num_or_null(b->reuse_gpu * eb, ok));
+    cJSON_AddItemToObject(o, "rho", num_or_null(b->rho, ok));
+    cJSON_AddItemToObject(o, "intensity_flop_per_byte",
+                          num_or_null(b->bound_gpu > 0 ? b->flops / (b->bound_gpu * eb) : 0, ok));
+    cJSON_AddNumberToObject(o, "processors", b->processors);
+    if (ok && b->nterms) {
+        cJSON *terms = cJSON_AddArrayToObject(o, "terms");
+        for (int i = 0; i < b->nterms; i++) {
+            cJSON *t = cJSON_CreateObject();
+            cJSON_AddStringToObject(t, "name", b->terms[i].name);
+            cJSON_AddNumberToObject(t, "compulsory_bytes", b->terms[i].compulsory * eb);
+            cJSON_AddNumberToObject(t, "bound_bytes_gpu", b->terms[i].bound * eb);
+            cJSON_AddItemToArray(terms, t);
+        }
+    }
+    return o;
+}
+
+static const char *const csv_layer_cols[] = {
+    "name", "n", "c", "h", "w", "k", "r", "s", "stride_h", "stride_w", "pad_h", "pad_w",
+    "pad_top", "pad_bottom", "pad_left", "pad_right", "dil_h", "dil_w", "groups", "p", "q",
+    "flops", "compulsory_bytes"};
+static const char *const csv_bound_cols[] = {
+    "algo", "variant", "applicable", "reason", "s_bytes", "algo_flops", "algo_compulsory_bytes",
+    "leading_bytes", "bound_bytes", "bound_bytes_gpu", "dominant", "workspace_bytes",
+    "intensity_flop_per_byte"};
+#define NLAYERCOLS (int)(sizeof csv_layer_cols / sizeof csv_layer_cols[0])
+#define NBOUNDCOLS (int)(sizeof csv_bound_cols / sizeof csv_bound_cols[0])
+
+static void csv_layer_cells(const iob_layer *L, const iob_layer_counts *c, char cells[][160])
+{
+    long long v[] = {L->n, L->c, L->h, L->w, L->k, L->r, L->s, L->stride_h, L->stride_w,
+                     L->pad_top, L->pad_left, L->pad_top, L->pad_bottom, L->pad_left,
+                     L->pad_right, L->dil_h, L->dil_w, L->groups, L->p, L->q};
+    snprintf(cells[0], 160, "%s", L->name);
+    for (int i = 0; i < 20; i++)
+        snprintf(cells[i + 1], 160, "%lld", v[i]);
+    snprintf(cells[21], 160, "%llu", (unsigned long long)c->flops);
+    snprintf(cells[22], 160, "%llu", (unsigned long long)(c->compulsory_elems * 4));
+}
+
+static void csv_bound_cells(const iob_bound *b, char cells[][160])
+{
+    double eb = b->elem_bytes;
+    for (int i = 0; i < NBOUNDCOLS; i++)
+        cells[i][0] = '\0';
+    snprintf(cells[0], 160, "%s", iob_algo_name(b->algo));
+    snprintf(cells[1], 160, "%s", b->variant);
+    snprintf(cells[2], 160, "%d", b->applicable);
+    snprintf(cells[3], 160, "%s", b->applicable ? "" : b->reason);
+    snprintf(cells[4], 160, "%.0f", b->s_words * eb);
+    if (!b->applicable)
+        return;
+    snprintf(cells[5], 160, "%.0f", b->flops);
+    snprintf(cells[6], 160, "%.0f", b->compulsory * eb);
+    snprintf(cells[7], 160, "%.0f", b->leading * eb);
+    snprintf(cells[8], 160, "%.0f", b->bound * eb);
+    snprintf(cells[9], 160, "%.0f", b->bound_gpu * eb);
+    snprintf(cells[10], 160, "%s", b->dominant);
+    snprintf(cells[11], 160, "%.0f", b->workspace * eb);
+    snprintf(cells[12], 160, "%.4g", b->bound_gpu > 0 ? b->flops / (b->bound_gpu * eb) : 0);
+}
+
+int iob_cmd_bound(int argc, char **argv)
+{
+    iob_cli cli;
+    iob_cli_init(&cli, "iobound bound");
+    algo_set algos;
+    for (int i = 0; i < IOB_ALGO_COUNT; i++)
+        algos.on[i] = 1;
+    enum { OPT_ALGO = IOB_OPT_COMMON_END };
+    static const struct option longopts[] = {IOB_COMMON_LONG_OPTIONS,
+                                             {"algo", required_argument, 0, OPT_ALGO},
+                                             {0, 0, 0, 0}};
+    int opt, rc;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        if (opt == 'h' || opt == IOB_OPT_HELP) {
+            printf(help, iob_cli_common_help, iob_cli_machine_help);
+            iob_cli_free(&cli);
+            return 0;
+        }
+        if (opt == OPT_ALGO) {
+            if ((rc = parse_algos(cli.prog, optarg, &algos))) {
+                iob_cli_free(&cli);
+                return rc;
+            }
+            continue;
+        }
+        if (opt == '?') {
+            iob_cli_free(&cli);
+            return iob_cli_usage_error(cli.prog, "unknown or incomplete option");
+        }
+        rc = iob_cli_common_option(&cli, opt, optarg);
+        if (rc) {
+            iob_cli_free(&cli);
+            return rc < 0 ? iob_cli_usage_error(cli.prog, "unexpected option") : rc;
+        }
+    }
+    if (optind < argc) {
+        iob_cli_free(&cli);
+        return iob_cli_usage_error(cli.prog, "unexpected argument '%s'", argv[optind]);
+    }
+    if ((rc = iob_cli_finish(&cli, "resnet50"))) {
+        iob_cli_free(&cli);
+        return rc;
+    }
+    iob_bound_opts bopts = iob_bound_opts_for(&cli.machine, 4);
+    iob_error err;
+    if (iob_bound_opts_check(&bopts, &err)) {
+        rc = iob_cli_fail(&cli, &err);
+        iob_cli_free(&cli);
+        return rc;
+    }
+
+    cJSON *root = NULL, *jlayers = NULL;
+    iob_table table;
+    if (cli.format == IOB_FMT_JSON) {
+        root = cJSON_CreateObject();
+        cJSON_AddItemToObject(root, "machine", iob_cli_machine_json(&cli.machine));
+        cJSON_AddNumberToObject(root, "s_bytes", bopts.s_words * bopts.elem_bytes);
+        jlayers = cJSON_AddArrayToObject(root, "layers");
+    } else if (cli.format == IOB_FMT_CSV) {
+        iob_table_init(&table, NLAYERCOLS + NBOUNDCOLS);
+        const char *hdr[NLAYERCOLS + NBOUNDCOLS];
+        for (int i = 0; i < NLAYERCOLS; i++)
+            hdr[i] = csv_layer_cols[i];
+        for (int i = 0; i < NBOUNDCOLS; i++)
+            hdr[NLAYERCOLS + i] = csv_bound_cols[i];
+        iob_table_row(&table, hdr);
+    } else {
+        fprintf(cli.out, "machine %s: %d SMs, S = %lld KiB per SM (%.0f FP32 words), L2 %lld MiB\n",
+                cli.machine.name, cli.machine.sm_count,
+                (long long)(bopts.s_words * bopts.elem_bytes / 1024), bopts.s_words,
+                (long long)(cli.machine.l2_bytes >> 20));
+        iob_table_init(&table, 10);
+        for (int c = 2; c < 9; c++)
+            table.right[c] = c != 6;
+        iob_table_rowf(&table, "layer\talgorithm\tFLOPs\tcompulsory\tbound(S)\tbound(GPU)\t"
+                       "dominant\tFLOP/B max\tworkspace\tnote");
+    }
+
+    iob_bound bounds[16];
+    for (size_t li = 0; li < cli.layers.count; li++) {
+        const iob_layer *L = &cli.layers.items[li];
+        iob_layer_counts counts;
+        if (iob_layer_counts_get(L, &counts, &err))
+            goto fail;
+        cJSON *jl = NULL, *jb = NULL;
+        char lcells[NLAYERCOLS][160];
+        if (root) {
+            jl = iob_cli_layer_json(L);
+            cJSON_AddNumberToObject(jl, "flops", (double)counts.flops);
+            cJSON_AddNumberToObject(jl, "compulsory_bytes", 4.0 * (double)counts.compulsory_elems);
+            jb = cJSON_AddArrayToObject(jl, "bounds");
+            cJSON_AddItemToArray(jlayers, jl);
+        } else if (cli.format == IOB_FMT_CSV) {
+            csv_layer_cells(L, &counts, lcells);
+        }
+        int first = 1;
+        for (int a = 0; a < IOB_ALGO_COUNT; a++) {
+            if (!algos.on[a])
+                continue;
+            int nb = 0;
+            if (iob_bound_layer(L, (iob_algo)a, &bopts, bounds, 16, &nb, &err)) {
+                iob_error_prefix(&err, "layer %s", L->name[0] ? L->name : "(unnamed)");
+                goto fail;
+            }
+            for (int i = 0; i < nb; i++) {
+                const iob_bound *b = &bounds[i];
+                if (root) {
+                    cJSON_AddItemToArray(jb, bound_json(b));
+                } else if (cli.format == IOB_FMT_CSV) {
+                    char bcells[NBOUNDCOLS][160];
+                    csv_bound_cells(b, bcells);
+                    const char *row[NLAYERCOLS + NBOUNDCOLS];
+                    for (int c = 0; c < NLAYERCOLS; c++)
+                        row[c] = lcells[c];
+                    for (int c = 0; c < NBOUNDCOLS; c++)
+                        row[NLAYERCOLS + c] = bcells[c];
+                    iob_table_row(&table, row);
+                } else {
+                    char f1[32], f2[32], f3[32], f4[32], f5[32], shape[160] = "";
+                    const char *lname = first ? (L->name[0] ? L->name : "-") : "";
+                    if (first)
+                        snprintf(shape, sizeof shape,
+                                 "n%lld c%lld %lldx%lld k%lld %lldx%lld /%lld -> %lldx%lld",
+                                 (long long)L->n, (long long)L->c, (long long)L->h,
+                                 (long long)L->w, (long long)L->k, (long long)L->r,
+                                 (long long)L->s, (long long)L->stride_h, (long long)L->p,
+                                 (long long)L->q);
+                    if (!b->applicable) {
+                        iob_table_rowf(&table, "%s\t%s\t-\t-\t-\t-\tn/a\t-\t-\t%s%s%s", lname,
+                                       b->variant, shape, shape[0] ? "; " : "", b->reason);
+                    } else {
+                        double eb = b->elem_bytes;
+                        iob_table_rowf(&table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3g\t%s\t%s", lname,
+                                       b->variant, iob_fmt_count(b->flops, f1, sizeof f1),
+                                       iob_fmt_bytes(b->compulsory * eb, f2, sizeof f2),
+                                       iob_fmt_bytes(b->bound * eb, f3, sizeof f3),
+                                       iob_fmt_bytes(b->bound_gpu * eb, f4, sizeof f4),
+                                       b->dominant,
+                                       b->bound_gpu > 0 ? b->flops / (b->bound_gpu * eb) : 0.0,
+                                       b->workspace > 0
+                                           ? iob_fmt_bytes(b->workspace * eb, f5, sizeof f5)
+                                           : "0",
+                                       shape);
+                    }
+                    first = 0;
+                }
+            }
+        }
+    }
+    if (root) {
+        rc = iob_cli_write_json(&cli, root);
+        cJSON_Delete(root);
+    } else {
+        iob_table_print(&table, cli.out, cli.format);
+        iob_table_free(&table);
+        rc = 0;
+    }
+    iob_cli_free(&cli);
+    return rc;
+
+fail:
+    if (root)
+        cJSON_Delete(root);
+    else
+        iob_table_free(&table);
+    rc = iob_cli_fail(&cli, &err);
+    iob_cli_free(&cli);
+    return rc;
+}

@@ -1,0 +1,17 @@
+/* commands.h - the sub-commands of iobound; each lives in cli/cmd_<name>.c. */
+#ifndef IOB_CLI_COMMANDS_H
+#define IOB_CLI_COMMANDS_H
+
+typedef int (*iob_command_fn)(int argc, char **argv);
+
+typedef struct iob_command {
+    const char *name;
+    iob_command_fn run;
+    const char *summary;
+} iob_command;
+
+int iob_cmd_bound(int argc, char **argv);
+int iob_cmd_nets(int argc, char **argv);
+int iob_cmd_machines(int argc, char **argv);
+
+#endif
