@@ -1,0 +1,77 @@
+/* host_plan.c - plan building shared by every algorithm: the layer/config macros and the
+ * dispatch to gpu/host_<algo>.c. Pure C: built and tested without CUDA. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu/host_plan_algo.h"
+#include "iobound/plan.h"
+
+/* The algorithms that have kernels; each entry lives in gpu/host_<algo>.c. */
+static const iob_plan_builder *const builders[] = {
+    NULL,
+};
+
+iob_status iob_launch_define(iob_launch *l, const char *name, long long value, iob_error *err)
+{
+    size_t used = strlen(l->defines);
+    int n = snprintf(l->defines + used, sizeof l->defines - used, "%s-D%s=%lld",
+                     used ? " " : "", name, value);
+    if (n < 0 || (size_t)n >= sizeof l->defines - used) {
+        l->defines[used] = '\0';
+        return iob_error_set(err, IOB_ERANGE, "kernel macros of %s do not fit", l->entry);
+    }
+    return IOB_OK;
+}
+
+iob_status iob_plan_defines(const iob_layer *L, const iob_config *cfg, char *buf, size_t size,
+                            iob_error *err)
+{
+    iob_launch tmp;
+    memset(&tmp, 0, sizeof tmp);
+    struct {
+        const char *name;
+        long long v;
+    } layer_macros[] = {
+        {"LAYER_N", L->n}, {"LAYER_C", L->c}, {"LAYER_H", L->h}, {"LAYER_W", L->w},
+        {"LAYER_K", L->k}, {"LAYER_R", L->r}, {"LAYER_S", L->s}, {"LAYER_P", L->p},
+        {"LAYER_Q", L->q}, {"LAYER_STRIDE_H", L->stride_h}, {"LAYER_STRIDE_W", L->stride_w},
+        {"LAYER_PAD_TOP", L->pad_top}, {"LAYER_PAD_LEFT", L->pad_left},
+        {"LAYER_DIL_H", L->dil_h}, {"LAYER_DIL_W", L->dil_w}, {"LAYER_GROUPS", L->groups},
+    };
+    iob_status st;
+    for (size_t i = 0; i < sizeof layer_macros / sizeof layer_macros[0]; i++)
+        if ((st = iob_launch_define(&tmp, layer_macros[i].name, layer_macros[i].v, err)))
+            return st;
+    for (int i = 0; i < iob_config_field_count(); i++) {
+        const iob_config_field *f = iob_config_field_at(i);
+        char name[64];
+        size_t k;
+        for (k = 0; f->key[k] && k < sizeof name - 1; k++)
+            name[k] = (char)toupper((unsigned char)f->key[k]);
+        name[k] = '\0';
+        if ((st = iob_launch_define(&tmp, name, *(const int *)((const char *)cfg + f->offset), err)))
+            return st;
+    }
+    if (strlen(tmp.defines) >= size)
+        return iob_error_set(err, IOB_ERANGE, "kernel macros do not fit in %zu bytes", size);
+    strcpy(buf, tmp.defines);
+    return IOB_OK;
+}
+
+iob_status iob_plan_build(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                          iob_plan *plan, iob_error *err)
+{
+    memset(plan, 0, sizeof *plan);
+    for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++)
+        if (builders[i] && builders[i]->algo == cfg->algo) {
+            iob_resources res;
+            memset(&res, 0, sizeof res);
+            iob_status st = iob_dataflow_check(L, cfg, m, &res, err);
+            if (st)
+                return st;
+            return builders[i]->build(L, cfg, m, &res, plan, err);
+        }
+    return iob_error_set(err, IOB_ENOTSUP, "no GPU kernel for algorithm '%s'",
+                         iob_algo_name(cfg->algo));
+}

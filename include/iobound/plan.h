@@ -1,0 +1,86 @@
+/* plan.h - how a config becomes GPU work: the kernels to compile, their macros, grids and
+ * arguments. Pure host logic (no CUDA header), so it builds and is unit-tested everywhere; the GPU
+ * executor (gpu/cuda_exec.c) only follows a plan.
+ *
+ * Buffers: the executor owns the input (N,C,H,W), the filter (K,C/G,R,S) and the output (N,K,P,Q),
+ * all FP32 NCHW-contiguous, plus up to IOB_PLAN_WORK workspaces whose sizes the plan gives.
+ * `prep` launches run once per layer before timing (weights preprocessing: Winograd's filter
+ * transform, im2win's filter reorder) and are timed separately; `launch` launches are the timed
+ * run, in order, on one stream.
+ *
+ * Macros: every kernel gets the layer as LAYER_N, LAYER_C, LAYER_H, LAYER_W, LAYER_K, LAYER_R,
+ * LAYER_S, LAYER_P, LAYER_Q, LAYER_STRIDE_H, LAYER_STRIDE_W, LAYER_PAD_TOP, LAYER_PAD_LEFT,
+ * LAYER_DIL_H, LAYER_DIL_W, LAYER_GROUPS, and the config as its upper-cased keys (TILE_K, ...);
+ * iob_plan_defines() writes them. A launch may add its own macros in `defines`.
+ */
+#ifndef IOBOUND_PLAN_H
+#define IOBOUND_PLAN_H
+
+#include <stdint.h>
+
+#include "iobound/dataflow.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOB_PLAN_WORK 3
+#define IOB_PLAN_LAUNCH_MAX 4
+#define IOB_PLAN_ARGS_MAX 8
+
+typedef enum iob_buf {
+    IOB_BUF_INPUT = 0,
+    IOB_BUF_FILTER,
+    IOB_BUF_OUTPUT,
+    IOB_BUF_WORK0,
+    IOB_BUF_WORK1,
+    IOB_BUF_WORK2
+} iob_buf;
+
+typedef enum iob_arg_kind { IOB_ARG_BUF = 0, IOB_ARG_I64, IOB_ARG_F32 } iob_arg_kind;
+
+typedef struct iob_kernel_arg {
+    iob_arg_kind kind;
+    iob_buf buf;   /* IOB_ARG_BUF: a device pointer (float *) */
+    int64_t i64;   /* IOB_ARG_I64 */
+    float f32;     /* IOB_ARG_F32 */
+} iob_kernel_arg;
+
+typedef struct iob_launch {
+    char file[32];        /* kernel source in gpu/kernels/, e.g. "direct.cu" */
+    char entry[64];       /* extern "C" __global__ function name */
+    char defines[2048];   /* "-DNAME=VALUE ..." (layer, config and launch macros) */
+    uint32_t grid[3], block[3];
+    int64_t smem_bytes;   /* dynamic shared memory */
+    int nargs;
+    iob_kernel_arg args[IOB_PLAN_ARGS_MAX];
+} iob_launch;
+
+typedef struct iob_plan {
+    int nprep;
+    iob_launch prep[IOB_PLAN_LAUNCH_MAX];
+    int nlaunch;
+    iob_launch launch[IOB_PLAN_LAUNCH_MAX];
+    int64_t work_bytes[IOB_PLAN_WORK];
+    /* a reference for the output check that is not the plain convolution (0 = convolution) */
+    double tolerance;     /* max relative error the output may have against the FP64 reference */
+} iob_plan;
+
+/* Builds the plan of a feasible config (gpu/host_plan.c dispatches to gpu/host_<algo>.c).
+ * Fails like iob_dataflow_check, or IOB_ENOTSUP for an algorithm without a kernel. */
+iob_status iob_plan_build(const iob_layer *layer, const iob_config *cfg, const iob_machine *m,
+                          iob_plan *plan, iob_error *err);
+
+/* Writes the layer and config macros ("-DLAYER_N=1 ... -DTILE_K=64 ...") into buf. Returns
+ * IOB_ERANGE if they do not fit. */
+iob_status iob_plan_defines(const iob_layer *layer, const iob_config *cfg, char *buf,
+                            size_t size, iob_error *err);
+
+/* Appends " -DNAME=VALUE" to a launch's defines; IOB_ERANGE if it does not fit. */
+iob_status iob_launch_define(iob_launch *l, const char *name, long long value, iob_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,119 @@
+/* dataflow.c - dispatch of check / predict / enumerate / best to the algorithms' dataflow files,
+ * and the parts every algorithm shares. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/dataflow_algo.h"
+
+/* The registered dataflows; an algorithm appears here once its model, trace and kernel exist. */
+static const iob_dataflow_ops *const registry[] = {
+    NULL,
+};
+
+static const iob_dataflow_ops *find_ops(iob_algo algo)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (registry[i] && registry[i]->algo == algo)
+            return registry[i];
+    return NULL;
+}
+
+static iob_status no_ops(iob_algo algo, iob_error *err)
+{
+    return iob_error_set(err, IOB_ENOTSUP, "no dataflow model for algorithm '%s'",
+                         iob_algo_name(algo));
+}
+
+iob_status iob_dataflow_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                              iob_resources *res, iob_error *err)
+{
+    const iob_dataflow_ops *ops = find_ops(cfg->algo);
+    if (!ops)
+        return no_ops(cfg->algo, err);
+    iob_resources tmp;
+    memset(res ? res : &tmp, 0, sizeof tmp);
+    return ops->check(L, cfg, m, res ? res : &tmp, err);
+}
+
+iob_status iob_dataflow_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                iob_traffic *t, iob_error *err)
+{
+    const iob_dataflow_ops *ops = find_ops(cfg->algo);
+    if (!ops)
+        return no_ops(cfg->algo, err);
+    iob_resources res;
+    memset(&res, 0, sizeof res);
+    iob_status st = ops->check(L, cfg, m, &res, err);
+    if (st)
+        return st;
+    memset(t, 0, sizeof *t);
+    return ops->predict(L, cfg, m, &res, t, err);
+}
+
+iob_status iob_dataflow_enumerate(const iob_layer *L, iob_algo algo, const iob_machine *m,
+                                  iob_config **out, size_t *count, iob_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    const iob_dataflow_ops *ops = find_ops(algo);
+    if (!ops)
+        return no_ops(algo, err);
+    iob_config *cand = NULL;
+    size_t n = 0;
+    iob_status st = ops->candidates(L, m, &cand, &n, err);
+    if (st)
+        return st;
+    size_t kept = 0;
+    iob_resources res;
+    for (size_t i = 0; i < n; i++) {
+        memset(&res, 0, sizeof res);
+        if (ops->check(L, &cand[i], m, &res, NULL) == IOB_OK)
+            cand[kept++] = cand[i];
+    }
+    *out = cand;
+    *count = kept;
+    return IOB_OK;
+}
+
+static double objective_value(const iob_traffic *t, iob_objective obj)
+{
+    return obj == IOB_OBJ_TIME ? t->time_s : (double)(t->l2_read_bytes + t->l2_write_bytes);
+}
+
+iob_status iob_dataflow_best(const iob_layer *L, iob_algo algo, const iob_machine *m,
+                             iob_objective obj, iob_config *best, iob_traffic *t, iob_error *err)
+{
+    iob_config *all;
+    size_t n;
+    iob_status st = iob_dataflow_enumerate(L, algo, m, &all, &n, err);
+    if (st)
+        return st;
+    if (n == 0) {
+        free(all);
+        return iob_error_set(err, IOB_EINFEASIBLE, "no feasible %s config for this layer on %s",
+                             iob_algo_name(algo), m->name);
+    }
+    double best_v = 0;
+    size_t best_i = n;
+    iob_traffic tt, best_t;
+    for (size_t i = 0; i < n; i++) {
+        if (iob_dataflow_predict(L, &all[i], m, &tt, NULL))
+            continue;
+        double v = objective_value(&tt, obj);
+        if (best_i == n || v < best_v) {
+            best_v = v;
+            best_i = i;
+            best_t = tt;
+        }
+    }
+    if (best_i == n) {
+        free(all);
+        return iob_error_set(err, IOB_EINFEASIBLE, "no %s config could be predicted",
+                             iob_algo_name(algo));
+    }
+    *best = all[best_i];
+    if (t)
+        *t = best_t;
+    free(all);
+    return IOB_OK;
+}
