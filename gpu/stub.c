@@ -14,3 +14,40 @@ iob_status iob_machine_query_device(iob_machine *m, iob_error *err)
     (void)m;
     return iob_gpu_available(err);
 }
+
+void iob_run_opts_default(iob_run_opts *o)
+{
+    o->warmup = 3;
+    o->reps = 20;
+    o->seed = 1;
+    o->flush_l2 = 1;
+    o->check = 1;
+    o->check_samples = 0;
+    o->with_cudnn = 0;
+}
+
+iob_status iob_gpu_run(const iob_layer *layer, const iob_config *cfg, const iob_run_opts *opts,
+                       iob_run_result *result, iob_error *err)
+{
+    (void)layer, (void)cfg, (void)opts, (void)result;
+    return iob_gpu_available(err);
+}
+
+iob_status iob_gpu_cudnn(const iob_layer *layer, const iob_run_opts *opts, iob_cudnn_result *out,
+                         int max, int *count, iob_error *err)
+{
+    (void)layer, (void)opts, (void)out, (void)max;
+    *count = 0;
+    return iob_gpu_available(err);
+}
+
+long iob_gpu_cudnn_version(void) { return 0; }
+
+iob_status iob_gpu_measure(const iob_layer *layer, const iob_config *cfg,
+                           const iob_run_opts *opts, iob_counter_via via, iob_counters *per_kernel,
+                           int max, int *nkernels, iob_counters *sum, iob_error *err)
+{
+    (void)layer, (void)cfg, (void)opts, (void)via, (void)per_kernel, (void)max, (void)sum;
+    *nkernels = 0;
+    return iob_gpu_available(err);
+}
