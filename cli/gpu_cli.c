@@ -55,7 +55,13 @@ int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *co
     if (!config)
         return iob_cli_usage_error(prog, "--algo %s needs --config C, best or tuned",
                                    iob_algo_name(a->algo));
-    if (!strcmp(config, "best") || !strcmp(config, "tuned"))
+    if (!strcmp(config, "tuned")) {
+        /* a valid request this build cannot serve yet: exit 1, before any GPU work */
+        fprintf(stderr, "%s: --config tuned: tuned configs come from the auto-tuner, which this "
+                "build does not have yet (use a config or best)\n", prog);
+        return IOB_EXIT_RUNTIME;
+    }
+    if (!strcmp(config, "best"))
         return 0;
     iob_config cfg;
     iob_error err;

@@ -18,8 +18,9 @@ typedef struct iob_cli_algo {
  * Returns 0 or prints the usage error and returns 2. */
 int iob_cli_algo_parse(const char *prog, const char *text, iob_cli_algo *a);
 
-/* Checks --config against the algorithm before any GPU work: "best", "tuned" or a config text
- * ("tile_k=64,..." with or without "algo=..."). Returns 0 or prints a usage error and returns 2. */
+/* Checks --config against the algorithm before any GPU work: "best" or a config text
+ * ("tile_k=64,..." with or without "algo=..."). Returns 0, or prints a usage error and returns 2;
+ * "tuned" prints that the tuner is not in this build and returns 1. */
 int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *config);
 
 /* The target of one layer: for a model algorithm, config "best" is iob_dataflow_best(..., time)
