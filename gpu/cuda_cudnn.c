@@ -329,8 +329,9 @@ iob_status iob_cudnn_reference_output(iob_session *s, iob_error *err)
     }
     if (!st && !(s->cudnn_y = malloc(s->y_bytes)))
         st = iob_error_set(err, IOB_ENOMEM, "out of memory");
-    if (!st && (e = cudaMemcpy(s->cudnn_y, s->y, s->y_bytes, cudaMemcpyDeviceToHost)) !=
-                   cudaSuccess)
+    if (!st && ((e = cudaMemcpyAsync(s->cudnn_y, s->y, s->y_bytes, cudaMemcpyDeviceToHost,
+                                     c->stream)) != cudaSuccess ||
+                (e = cudaStreamSynchronize(c->stream)) != cudaSuccess))
         st = iob_cuda_fail(e, "cudaMemcpy (cuDNN output)", err);
     iob_job_release(&j);
     return st;
@@ -351,11 +352,13 @@ iob_status iob_gpu_cudnn(const iob_layer *layer, const iob_run_opts *opts, iob_c
                          int max, int *count, iob_error *err)
 {
     *count = 0;
-    iob_run_opts def;
-    if (!opts) {
-        iob_run_opts_default(&def);
-        opts = &def;
-    }
+    iob_run_opts o;
+    if (opts)
+        o = *opts;
+    else
+        iob_run_opts_default(&o);
+    o.with_cudnn = 0; /* these are cuDNN's own outputs */
+    opts = &o;
     iob_session s;
     iob_status st = iob_session_open(&s, layer, opts, err);
     if (st)

@@ -64,8 +64,14 @@ iob_status iob_session_open(iob_session *s, const iob_layer *L, const iob_run_op
     }
     iob_ref_fill(s->hx, (size_t)s->counts.input_elems, o->seed, IOB_STREAM_INPUT);
     iob_ref_fill(s->hw, (size_t)s->counts.weight_elems, o->seed, IOB_STREAM_FILTER);
-    if ((e = cudaMemcpy(s->x, s->hx, s->x_bytes, cudaMemcpyHostToDevice)) != cudaSuccess ||
-        (e = cudaMemcpy(s->w, s->hw, s->w_bytes, cudaMemcpyHostToDevice)) != cudaSuccess) {
+    /* copies and memsets go on the context's stream and are waited for: the stream is
+     * non-blocking, so the legacy default stream of a plain cudaMemcpy would not order them
+     * before our kernels (a pageable H2D cudaMemcpy may return before its DMA completes) */
+    if ((e = cudaMemcpyAsync(s->x, s->hx, s->x_bytes, cudaMemcpyHostToDevice, c->stream)) !=
+            cudaSuccess ||
+        (e = cudaMemcpyAsync(s->w, s->hw, s->w_bytes, cudaMemcpyHostToDevice, c->stream)) !=
+            cudaSuccess ||
+        (e = cudaStreamSynchronize(c->stream)) != cudaSuccess) {
         iob_session_close(s);
         return iob_cuda_fail(e, "cudaMemcpy (inputs)", err);
     }
@@ -103,8 +109,13 @@ iob_status iob_session_poison(iob_session *s, cudaStream_t st, iob_error *err)
 iob_status iob_session_check(iob_session *s, const char *what, double tolerance,
                              iob_check *chk, iob_error *err)
 {
-    IOB_CUDA_TRY(cudaMemcpy(s->hy, s->y, s->y_bytes, cudaMemcpyDeviceToHost),
+    iob_gpu_ctx *c;
+    iob_status st = iob_gpu_ctx_get(&c, err);
+    if (st)
+        return st;
+    IOB_CUDA_TRY(cudaMemcpyAsync(s->hy, s->y, s->y_bytes, cudaMemcpyDeviceToHost, c->stream),
                  "cudaMemcpy (output)");
+    IOB_CUDA_TRY(cudaStreamSynchronize(c->stream), "copying the output back");
     iob_ref empty = {0};
     iob_ref_check(s->have_ref ? &s->ref : &empty, s->hy, s->y_elems, chk);
     return iob_ref_verdict(s->L, chk, tolerance, what, err);
@@ -257,7 +268,7 @@ iob_status iob_job_time(iob_job *j, const iob_run_opts *o, iob_run_result *r, io
             r->max_rel_err = INFINITY;
         r->checked_elems = last.checked;
         if (o->with_cudnn) {
-            /* cuDNN writes its own output buffer: ours (already copied to s->hy) stays */
+            /* cuDNN overwrites the device output; ours is already in s->hy */
             if ((st = iob_cudnn_reference_output(s, err)))
                 goto out;
             r->max_rel_err_cudnn = iob_ref_compare(&s->ref, s->hy, s->cudnn_y);
@@ -391,8 +402,13 @@ iob_status iob_job_plan(iob_job *j, iob_session *s, const iob_plan *plan, iob_er
         j->device_bytes += plan->work_bytes[i];
         /* workspaces start poisoned too: a kernel may not rely on zeroed memory */
         if (p->work[i]) {
-            cudaError_t e = cudaMemset(p->work[i], 0xFF, (size_t)plan->work_bytes[i]);
-            if (e != cudaSuccess)
+            iob_gpu_ctx *c;
+            cudaError_t e;
+            if ((st = iob_gpu_ctx_get(&c, err)))
+                break;
+            if ((e = cudaMemsetAsync(p->work[i], 0xFF, (size_t)plan->work_bytes[i], c->stream)) !=
+                    cudaSuccess ||
+                (e = cudaStreamSynchronize(c->stream)) != cudaSuccess)
                 st = iob_cuda_fail(e, "poisoning a workspace", err);
         }
     }
