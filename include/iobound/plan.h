@@ -84,9 +84,9 @@ iob_status iob_launch_define(iob_launch *l, const char *name, long long value, i
 
 /* The plan of the naive kernel (gpu/kernels/naive.cu, gpu/host_naive.c): one thread per output
  * element, the correctness baseline of the GPU module. It is not one of the model's dataflows and
- * is not in the builders table of iob_plan_build (it takes no config); run it with
- * iob_gpu_run_ref(..., IOB_GPU_REF_NAIVE, ...) or iob_gpu_run_plan. Tolerance 1e-4. Fails with
- * IOB_ERANGE when the grid would exceed 2^31-1 blocks. */
+ * is not in the builders table of iob_plan_build (it takes no config); run it through
+ * iob_gpu_run_target with an IOB_TARGET_REF (IOB_GPU_REF_NAIVE) or IOB_TARGET_PLAN target.
+ * Tolerance 1e-4. Fails with IOB_ERANGE when the grid would exceed 2^31-1 blocks. */
 iob_status iob_plan_naive(const iob_layer *layer, iob_plan *plan, iob_error *err);
 
 #ifdef __cplusplus
