@@ -108,10 +108,8 @@ int iob_cmd_compare(int argc, char **argv)
         }
         if (opt == OPT_NCU)
             ncu = optarg;
-        else if (opt == '?')
-            rc = iob_cli_usage_error(cli.prog, "unknown or incomplete option");
-        else if ((rc = iob_cli_common_option(&cli, opt, optarg)) < 0)
-            rc = iob_cli_usage_error(cli.prog, "unexpected option");
+        else
+            rc = iob_cli_gpu_option(&cli, opt, optarg);
         if (rc) {
             iob_cli_free(&cli);
             return rc;

@@ -150,6 +150,7 @@ int iob_cmd_measure(int argc, char **argv)
                                              {"seed", required_argument, 0, OPT_SEED},
                                              {0, 0, 0, 0}};
     int opt, rc = 0;
+    iob_machine m;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -182,39 +183,20 @@ int iob_cmd_measure(int argc, char **argv)
             opts.seed = (uint64_t)v;
             break;
         }
-        case '?':
-            rc = iob_cli_usage_error(cli.prog, "unknown or incomplete option");
-            break;
         default:
-            rc = iob_cli_common_option(&cli, opt, optarg);
-            if (rc < 0)
-                rc = iob_cli_usage_error(cli.prog, "unexpected option");
+            rc = iob_cli_gpu_option(&cli, opt, optarg);
         }
         if (rc) {
             iob_cli_free(&cli);
             return rc;
         }
     }
-    if (optind < argc)
-        rc = iob_cli_usage_error(cli.prog, "unexpected argument '%s'", argv[optind]);
-    else if (!algo_text)
-        rc = iob_cli_usage_error(cli.prog, "--algo is required");
-    else if (!cli.have_layers && !cli.net)
-        rc = iob_cli_usage_error(cli.prog, "give the layers: --layer SPEC, --layers FILE or "
-                                 "--net NAME");
-    else if (!(rc = iob_cli_config_check(cli.prog, &algo, config)))
-        rc = iob_cli_finish(&cli, NULL);
+    rc = iob_cli_gpu_finish(&cli, argc, argv, algo_text, &algo, config, &m);
     if (rc) {
         iob_cli_free(&cli);
         return rc;
     }
     iob_error err;
-    iob_machine m;
-    if (iob_gpu_available(&err) || iob_machine_query_device(&m, &err)) {
-        rc = iob_cli_fail(&cli, &err);
-        iob_cli_free(&cli);
-        return rc;
-    }
     cJSON *root = cJSON_CreateArray();
     iob_table csv;
     if (cli.format == IOB_FMT_CSV) {

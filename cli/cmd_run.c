@@ -209,6 +209,7 @@ int iob_cmd_run(int argc, char **argv)
         {0, 0, 0, 0}};
     int opt, rc = 0;
     long long v;
+    iob_machine m;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:hv", longopts, NULL)) != -1) {
         switch (opt) {
@@ -259,39 +260,20 @@ int iob_cmd_run(int argc, char **argv)
         case OPT_TF32:
             a.tf32 = 1;
             break;
-        case '?':
-            rc = iob_cli_usage_error(cli.prog, "unknown or incomplete option");
-            break;
         default:
-            rc = iob_cli_common_option(&cli, opt, optarg);
-            if (rc < 0)
-                rc = iob_cli_usage_error(cli.prog, "unexpected option");
+            rc = iob_cli_gpu_option(&cli, opt, optarg);
         }
         if (rc) {
             iob_cli_free(&cli);
             return rc;
         }
     }
-    if (optind < argc)
-        rc = iob_cli_usage_error(cli.prog, "unexpected argument '%s'", argv[optind]);
-    else if (!a.algo_text)
-        rc = iob_cli_usage_error(cli.prog, "--algo is required");
-    else if (!cli.have_layers && !cli.net)
-        rc = iob_cli_usage_error(cli.prog, "give the layers: --layer SPEC, --layers FILE or "
-                                 "--net NAME");
-    else if (!(rc = iob_cli_config_check(cli.prog, &a.algo, a.config)))
-        rc = iob_cli_finish(&cli, NULL);
+    rc = iob_cli_gpu_finish(&cli, argc, argv, a.algo_text, &a.algo, a.config, &m);
     if (rc) {
         iob_cli_free(&cli);
         return rc;
     }
     iob_error err;
-    iob_machine m;
-    if (iob_gpu_available(&err) || iob_machine_query_device(&m, &err)) {
-        rc = iob_cli_fail(&cli, &err);
-        iob_cli_free(&cli);
-        return rc;
-    }
     if (a.ncu_child) {
         rc = run_ncu_child(&cli, &a, &m);
         iob_cli_free(&cli);

@@ -132,3 +132,30 @@ const char *iob_cli_bytes_or_dash(double bytes, char *buf, size_t size)
     }
     return iob_fmt_bytes(bytes, buf, size);
 }
+
+int iob_cli_gpu_option(iob_cli *cli, int opt, const char *arg)
+{
+    if (opt == '?')
+        return iob_cli_usage_error(cli->prog, "unknown or incomplete option");
+    int rc = iob_cli_common_option(cli, opt, arg);
+    return rc < 0 ? iob_cli_usage_error(cli->prog, "unexpected option") : rc;
+}
+
+int iob_cli_gpu_finish(iob_cli *cli, int argc, char **argv, const char *algo_text,
+                       const iob_cli_algo *a, const char *config, iob_machine *m)
+{
+    int rc;
+    if (optind < argc)
+        return iob_cli_usage_error(cli->prog, "unexpected argument '%s'", argv[optind]);
+    if (!algo_text)
+        return iob_cli_usage_error(cli->prog, "--algo is required");
+    if (!cli->have_layers && !cli->net)
+        return iob_cli_usage_error(cli->prog, "give the layers: --layer SPEC, --layers FILE or "
+                                   "--net NAME");
+    if ((rc = iob_cli_config_check(cli->prog, a, config)) || (rc = iob_cli_finish(cli, NULL)))
+        return rc;
+    iob_error err;
+    if (iob_gpu_available(&err) || iob_machine_query_device(m, &err))
+        return iob_cli_fail(cli, &err);
+    return 0;
+}

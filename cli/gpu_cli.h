@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "cli/common.h"
 #include "iobound/gpu.h"
 
 /* What --algo named: a model algorithm (needs --config), a reference path, or cuDNN. */
@@ -27,6 +28,16 @@ int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *co
  * on machine m, "tuned" fails with IOB_ENOTSUP (the tuner is not part of this build yet). */
 iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_layer *L,
                           const iob_machine *m, iob_gpu_target *t, iob_error *err);
+
+/* The fallback of a GPU command's option loop: '?' is a usage error, anything else goes to
+ * iob_cli_common_option. Returns 0 or an exit code (the error printed). */
+int iob_cli_gpu_option(iob_cli *cli, int opt, const char *arg);
+
+/* After option parsing of run/measure: no stray argument, --algo and a layer source given, the
+ * config checked, the layers and machine finished (iob_cli_finish), then the present GPU queried
+ * into *m. Returns 0, or the exit code after printing the error (2 usage, 1 no GPU). */
+int iob_cli_gpu_finish(iob_cli *cli, int argc, char **argv, const char *algo_text,
+                       const iob_cli_algo *a, const char *config, iob_machine *m);
 
 /* Roofline floor of a layer on m: max(FLOPs / FP32 rate, compulsory bytes / DRAM bandwidth) in
  * seconds, with the machine's measured ceilings where known; 0 when m has no rates. *which gets

@@ -11,18 +11,11 @@
 
 #include <cmocka.h>
 
+#include "tests/gpu_test.h"
+
 #include "iobound/gpu.h"
 
 static char cache_dir[512];
-
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err = {0};
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("'%s': %s", spec, err.msg);
-    return L;
-}
 
 static int count_files(const char *dir)
 {

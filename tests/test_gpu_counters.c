@@ -15,27 +15,11 @@
 
 #include <cmocka.h>
 
+#include "tests/gpu_test.h"
+
 #include "iobound/gpu.h"
 
 #define MAXK 64
-
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err = {0};
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("'%s': %s", spec, err.msg);
-    return L;
-}
-
-static iob_gpu_target ref_target(iob_gpu_ref r)
-{
-    iob_gpu_target t;
-    memset(&t, 0, sizeof t);
-    t.kind = IOB_TARGET_REF;
-    t.ref = r;
-    return t;
-}
 
 static void print_counters(const iob_counters *c)
 {

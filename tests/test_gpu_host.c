@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "tests/gpu_test.h"
+
 #include "gpu/host_cache.h"
 #include "gpu/host_counters.h"
 #include "gpu/host_im2col_cublas.h"
@@ -24,15 +26,6 @@
 #include "gpu/host_ref.h"
 #include "gpu/host_sha256.h"
 #include "iobound/gpu.h"
-
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err = {0};
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("'%s': %s", spec, err.msg);
-    return L;
-}
 
 /* Small layers of every kind: odd sizes, strides, dilation, groups, asymmetric padding, 1x1. */
 static const char *const small_layers[] = {

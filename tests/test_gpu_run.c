@@ -16,16 +16,9 @@
 
 #include <cmocka.h>
 
-#include "iobound/gpu.h"
+#include "tests/gpu_test.h"
 
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err = {0};
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("'%s': %s", spec, err.msg);
-    return L;
-}
+#include "iobound/gpu.h"
 
 static iob_run_opts quick(void)
 {
@@ -34,15 +27,6 @@ static iob_run_opts quick(void)
     o.warmup = 1;
     o.reps = 3;
     return o;
-}
-
-static iob_gpu_target ref_target(iob_gpu_ref r)
-{
-    iob_gpu_target t;
-    memset(&t, 0, sizeof t);
-    t.kind = IOB_TARGET_REF;
-    t.ref = r;
-    return t;
 }
 
 static const char *const layers[] = {
