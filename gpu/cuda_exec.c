@@ -238,7 +238,8 @@ iob_status iob_job_time(iob_job *j, const iob_run_opts *o, iob_run_result *r, io
             if (cs == IOB_ECHECK)
                 check_st = cs;
             else if ((st = cs)) {
-                *err = check_err;
+                if (err)
+                    *err = check_err;
                 goto out;
             }
         }
@@ -254,7 +255,8 @@ iob_status iob_job_time(iob_job *j, const iob_run_opts *o, iob_run_result *r, io
         iob_error last_err;
         iob_status cs = iob_session_check(s, j->label, j->tolerance, &last, &last_err);
         if (cs && cs != IOB_ECHECK) {
-            *err = last_err;
+            if (err)
+                *err = last_err;
             st = cs;
             goto out;
         }

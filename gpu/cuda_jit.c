@@ -269,7 +269,7 @@ iob_status iob_gpu_compile_many(const iob_launch *l, int n, int arch, iob_compil
     }
     for (int i = 0; i < n; i++)
         if (st[i]) {
-            if (errs)
+            if (errs && err)
                 *err = errs[i];
             else
                 iob_gpu_compile(&l[i], arch, &info[i], err); /* again, for the message */

@@ -36,15 +36,17 @@ L=$DEPS/usr/lib/x86_64-linux-gnu
 if compgen -G "$SRC/.deps/*.deb" >/dev/null; then
   mkdir -p "$DEPS"
   for f in "$SRC"/.deps/*.deb; do dpkg -x "$f" "$DEPS"; done
-  # the .pc files say prefix=/usr; point them at the unpacked tree
+  # the .pc files name /usr/include and /usr/lib/... (some literally, not through ${prefix});
+  # point every such path at the unpacked tree
   for pc in "$L"/pkgconfig/*.pc; do
-    [ -f "$pc" ] && sed -i "s|^prefix=/usr\$|prefix=$DEPS/usr|" "$pc"
+    [ -f "$pc" ] && sed -i "s#/usr/#$DEPS/usr/#g; s#=/usr\$#=$DEPS/usr#" "$pc"
   done
 else
   echo "device.sh: no .deps/*.deb found; relying on system GSL, cmocka and cJSON" >&2
 fi
 export CMAKE_PREFIX_PATH=$DEPS/usr PKG_CONFIG_PATH=$L/pkgconfig
 export LD_LIBRARY_PATH=$L${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export CPATH=$DEPS/usr/include${CPATH:+:$CPATH} LIBRARY_PATH=$L${LIBRARY_PATH:+:$LIBRARY_PATH}
 [ -d /usr/local/cuda/bin ] && export PATH=/usr/local/cuda/bin:$PATH
 export IOB_CACHE_DIR=$BUILD/kernel-cache
 export IOBOUND_EXE=$BUILD/iobound
