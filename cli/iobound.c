@@ -10,6 +10,7 @@ static const iob_command commands[] = {
     {"bound", iob_cmd_bound, "I/O lower bounds of every algorithm for layers (the default)"},
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
+    {"tune", iob_cmd_tune, "bound-guided auto-tuning on the GPU; the tuning database"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
