@@ -137,11 +137,14 @@ static int tune_option(const char *prog, int opt, const char *arg, tune_args *a)
         a->opts.top_k = (int)n;
         return rc;
     case OPT_FACTOR:
-        rc = parse_number(prog, "--factor", arg, 1.0, 1e12, &x);
-        if (!rc && !(x > 1))
-            return iob_cli_usage_error(prog, "--factor %s: must be above 1", arg);
+    {
+        char *end;
+        x = strtod(arg, &end);
+        if (end == arg || *end || !(x > 1) || !isfinite(x))
+            return iob_cli_usage_error(prog, "--factor %s: must be a number above 1", arg);
+    }
         a->opts.factor = x;
-        return rc;
+        return 0;
     case OPT_ALGO:
         return parse_list(prog, "--algo", arg, a);
     case OPT_COMPARE:

@@ -89,5 +89,49 @@ expect_err bad-batch "--batch 0" "$bin" --batch 0
 expect_err unknown-command "unknown command 'frobnicate'" "$bin" frobnicate
 check runtime-error 1 "$bin" --net resnet18 -o /nonexistent/dir/out.txt
 
+# tune: bad input exits 2 with one line; without a GPU one line and exit 1; --dry-run ranks the
+# model's candidates (or, while no dataflow model is registered, says so in one line)
+spec=name=t,c=64,h=56,k=64,r=3,pad=1
+check help-tune 0 "$bin" tune --help && contains help-tune "$tmp/out" "--factor F"
+expect_err tune-no-layers "give the layers" "$bin" tune
+expect_err tune-factor "--factor 0.5: must be a number above 1" "$bin" tune --layer $spec --factor 0.5
+expect_err tune-factor-text "--factor abc" "$bin" tune --layer $spec --factor abc
+expect_err tune-top "--top 0" "$bin" tune --layer $spec --top 0
+expect_err tune-compare "--compare fast" "$bin" tune --layer $spec --compare random,fast
+expect_err tune-algo "unknown algorithm 'fft'" "$bin" tune --layer $spec --algo fft
+expect_err tune-seed "--seed -1" "$bin" tune --layer $spec --seed -1
+expect_err tune-budget "--budget-s -1" "$bin" tune --layer $spec --budget-s -1
+expect_err tune-bad-layer "c=abc: not a whole number" "$bin" tune --layer c=abc,h=1,k=1,r=1
+expect_err tune-bad-net "unknown network 'lenet'" "$bin" tune --net lenet
+expect_err tune-extra "unexpected argument 'x'" "$bin" tune --layer $spec x
+"$bin" tune --layer $spec >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q "no GPU here" "$tmp/err"; then
+  if [ "$rc" != 1 ] || [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -q -- "--dry-run" "$tmp/err"; then
+    echo "FAIL tune-no-gpu: expected exit 1 and one line naming --dry-run"; fails=$((fails + 1))
+  fi
+fi
+"$bin" tune --dry-run --layer $spec --top 4 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ]; then
+  contains tune-dry-run "$tmp/out" "feasible configs"
+  contains tune-dry-run "$tmp/out" "measure"
+  check tune-dry-run-json 0 "$bin" tune --dry-run --layer $spec --top 4 --format json
+  python3 - "$tmp/out" <<'PY' || { echo "FAIL tune-dry-run-json: structure"; fails=$((fails + 1)); }
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    assert d["layer"] == "t" and d["feasible"] == len(d["candidates"]) > 0
+    assert sum(c["measure"] for c in d["candidates"]) == d["budget"] <= 4
+    kept = [c for c in d["candidates"] if c["kept"]]
+    assert len(kept) == d["kept"] and [c["rank"] for c in kept] == list(range(len(kept)))
+    assert all(c["pred_ms"] <= n["pred_ms"] for c, n in zip(kept, kept[1:]))
+PY
+elif [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "no algorithm has a feasible config" "$tmp/err"; then
+  :
+else
+  echo "FAIL tune-dry-run: exit $rc"; sed 's/^/  stderr: /' "$tmp/err" | head -3; fails=$((fails + 1))
+fi
+
 if [ "$fails" -gt 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"

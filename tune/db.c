@@ -27,17 +27,18 @@
 
 #include "gpu/host_kernels.h"
 #include "iobound/tune.h"
+#include "tune/tune_internal.h"
 
 #define DB_FORMAT "iobound-tune"
 #define DB_VERSION 1
 #define DB_MAX_BYTES (64L << 20)
 
-void iob_tune_kernel_hash(char out[17])
+void iob_tune_hash_files(const iob_kernel_file *files, int n, char out[17])
 {
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 offset basis */
     const uint64_t prime = 0x100000001b3ULL;
-    for (int i = 0; i < iob_kernel_file_count; i++) {
-        const iob_kernel_file *f = &iob_kernel_files[i];
+    for (int i = 0; i < n; i++) {
+        const iob_kernel_file *f = &files[i];
         for (const char *p = f->name; *p; p++)
             h = (h ^ (unsigned char)*p) * prime;
         h = (h ^ 0u) * prime; /* separates the name from the text */
@@ -46,6 +47,11 @@ void iob_tune_kernel_hash(char out[17])
         h = (h ^ 0u) * prime;
     }
     snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+void iob_tune_kernel_hash(char out[17])
+{
+    iob_tune_hash_files(iob_kernel_files, iob_kernel_file_count, out);
 }
 
 int iob_tune_layer_key(const iob_layer *L, char *buf, size_t size)

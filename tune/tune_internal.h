@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "gpu/host_kernels.h"
 #include "iobound/tune.h"
 
 /* Copies src into dst[size], cutting it at size-1 bytes (messages are one line; a cut tail is
@@ -41,5 +42,9 @@ iob_status iob_tune_measure_list(const iob_tune_space *s, const iob_layer *layer
 /* order[j] = position in s->cands of the j-th config in enumeration order; malloc'ed (NULL when
  * out of memory). */
 size_t *iob_tune_enum_order(const iob_tune_space *s);
+
+/* FNV-1a 64 over name, NUL, text, NUL of each file, as 16 hex digits (iob_tune_kernel_hash
+ * applies it to the embedded table). */
+void iob_tune_hash_files(const iob_kernel_file *files, int n, char out[17]);
 
 #endif
