@@ -339,33 +339,6 @@ typedef struct session {
     int db_warned;
 } session;
 
-static void fill_from_result(iob_tune_record *r, const iob_tune_result *res)
-{
-    if (res->found)
-        iob_config_format(&res->best, r->config, sizeof r->config);
-    r->time_ms = res->best_ms;
-    r->pred_ms = res->best_pred_s * 1e3;
-    r->ratio = res->best_ratio;
-    r->rank = res->best_rank;
-    r->measured = (long)res->measured;
-    r->feasible = (long)res->feasible;
-    r->kept = (long)res->kept;
-    r->failed = (long)res->failed;
-    r->tune_s = res->tune_s;
-    snprintf(r->status, sizeof r->status, "%s",
-             res->found ? "ok" : res->stopped ? "stopped" : "no-config");
-    if (res->message[0])
-        snprintf(r->message, sizeof r->message, "%s", res->message);
-    else if (res->failed)
-        snprintf(r->message, sizeof r->message, "%zu of %zu measured configs failed",
-                 res->failed, res->measured);
-    if (res->relaxed) {
-        size_t n = strlen(r->message);
-        snprintf(r->message + n, sizeof r->message - n, "%spruning relaxed",
-                 n ? "; " : "");
-    }
-}
-
 static void report_failures(const session *ss, const iob_layer *L, const iob_tune_result *res)
 {
     for (int i = 0; i < res->nfailures; i++) {
@@ -380,17 +353,7 @@ static void report_failures(const session *ss, const iob_layer *L, const iob_tun
 static void store_winner(session *ss, const iob_layer *L, const iob_tune_record *r)
 {
     iob_tune_entry e;
-    memset(&e, 0, sizeof e);
-    iob_tune_layer_key(L, e.layer, sizeof e.layer);
-    snprintf(e.name, sizeof e.name, "%s", L->name);
-    snprintf(e.config, sizeof e.config, "%s", r->config);
-    e.time_ms = r->time_ms;
-    e.cudnn_fp32_ms = r->cudnn_fp32_ms;
-    e.cudnn_tf32_ms = r->cudnn_tf32_ms;
-    e.measured = r->measured;
-    e.feasible = r->feasible;
-    e.tune_s = r->tune_s;
-    memcpy(e.kernel_hash, ss->hash, sizeof e.kernel_hash);
+    iob_tune_entry_from_record(L, r, ss->hash, &e);
     char warning[IOB_ERROR_MSG_MAX + 64];
     iob_error err;
     if (iob_tune_db_store(ss->db, ss->device, ss->sm, &e, 1, warning, sizeof warning, &err))
@@ -400,67 +363,26 @@ static void store_winner(session *ss, const iob_layer *L, const iob_tune_record 
 }
 
 /* Tunes one layer into r; returns 1 when the measurer cannot go on (stop the run). */
-static int tune_one(session *ss, const iob_layer *L, iob_tune_record *r)
+static int tune_one(session *ss, const iob_layer *L, iob_tune_record *r, int *rc)
 {
     const tune_args *a = ss->a;
-    iob_tune_memo memo = {0};
-    iob_tune_space space;
+    iob_tune_compare cmp = {a->random, a->seed, a->exhaustive, a->exhaustive_max};
     iob_tune_result res;
     iob_error err;
-    int fatal = 0;
-    iob_status st = iob_tune_layer(L, &ss->cli->machine, &ss->src, &ss->meas, &a->opts, &memo,
-                                   &space, &res, &err);
-    if (st) {
-        snprintf(r->status, sizeof r->status, "error");
-        snprintf(r->message, sizeof r->message, "%.250s", err.msg);
-        iob_tune_memo_free(&memo);
-        return 0;
+    int stopped = 0;
+    res.nfailures = 0;
+    if (iob_tune_layer_record(L, &ss->cli->machine, &ss->src, &ss->meas, &a->opts, &cmp, r, &res,
+                              &stopped, &err)) {
+        *rc = iob_cli_fail(ss->cli, &err);
+        return 1;
     }
-    fill_from_result(r, &res);
-    report_failures(ss, L, &res);
-    fatal = res.stopped;
-    if (!fatal && ss->meas.baseline) {
-        iob_tune_baseline b;
-        if (ss->meas.baseline(ss->meas.ctx, L, &b, &err)) {
-            fatal = 1;
-            snprintf(r->message, sizeof r->message, "cuDNN: %.240s", err.msg);
-        } else {
-            r->cudnn_fp32_ms = b.fp32_ms;
-            r->cudnn_tf32_ms = b.tf32_ms;
-            snprintf(r->cudnn_fp32_algo, sizeof r->cudnn_fp32_algo, "%s", b.fp32_algo);
-            snprintf(r->cudnn_tf32_algo, sizeof r->cudnn_tf32_algo, "%s", b.tf32_algo);
-            if (b.status)
-                fprintf(stderr, "%s: layer %s: cuDNN: %s\n", ss->cli->prog,
-                        L->name[0] ? L->name : "-", b.message);
-        }
-    }
-    if (!fatal && a->random) {
-        iob_tune_result rr;
-        if (iob_tune_random(&space, L, &ss->meas, res.measured, a->seed, &memo, &rr, &err) == 0) {
-            r->random_ms = rr.best_ms;
-            r->random_measured = (long)rr.measured;
-            if (rr.found)
-                iob_config_format(&rr.best, r->random_config, sizeof r->random_config);
-            fatal = rr.stopped;
-        }
-    }
-    if (!fatal && a->exhaustive && (!a->exhaustive_max || (long)space.count <= a->exhaustive_max)) {
-        iob_tune_result er;
-        if (iob_tune_exhaustive(&space, L, &ss->meas, &memo, &er, &err) == 0) {
-            r->exhaustive_ms = er.best_ms;
-            r->exhaustive_measured = (long)er.measured;
-            r->exhaustive_ratio = er.best_ratio;
-            r->exhaustive_rank = er.best_rank;
-            if (er.found)
-                iob_config_format(&er.best, r->exhaustive_config, sizeof r->exhaustive_config);
-            fatal = er.stopped;
-        }
-    }
-    if (res.found)
-        r->certified = iob_tune_certified(&space, res.best_ms * 1e-3, ss->cli->machine.l2_bw_peak);
-    iob_tune_space_free(&space);
-    iob_tune_memo_free(&memo);
-    return fatal;
+    if (!strcmp(r->status, "error"))
+        fprintf(stderr, "%s: layer %s: %s\n", ss->cli->prog, r->layer, r->message);
+    else
+        report_failures(ss, L, &res);
+    if (!strcmp(r->status, "ok"))
+        store_winner(ss, L, r);
+    return stopped;
 }
 
 static void print_table(const session *ss)
@@ -601,17 +523,14 @@ static int tune_all(iob_cli *cli, const tune_args *a)
                 rc = iob_cli_fail(cli, &err);
             continue;
         }
-        snprintf(r.layer, sizeof r.layer, "%s", L->name[0] ? L->name : "-");
-        double floor_s;
-        if (iob_tune_roofline_floor(L, &cli->machine, &floor_s, NULL) == IOB_OK)
-            r.floor_ms = floor_s * 1e3;
         if (stopped) {
+            snprintf(r.layer, sizeof r.layer, "%s", L->name[0] ? L->name : "-");
             snprintf(r.status, sizeof r.status, "stopped");
             snprintf(r.message, sizeof r.message, "not tuned: the measurer stopped earlier");
         } else {
-            stopped = tune_one(&ss, L, &r);
-            if (!strcmp(r.status, "ok"))
-                store_winner(&ss, L, &r);
+            stopped = tune_one(&ss, L, &r, &rc);
+            if (rc)
+                break;
             if (stopped)
                 fprintf(stderr, "%s: %s; the remaining layers are not tuned\n", cli->prog,
                         r.message);
@@ -622,7 +541,8 @@ static int tune_all(iob_cli *cli, const tune_args *a)
                     cli->layers.count, r.layer, r.status, ms(r.time_ms, t, sizeof t),
                     r.measured, r.feasible, isnan(r.tune_s) ? 0.0 : r.tune_s);
         }
-        if (ss.rec && !stopped)
+        /* a layer the measurer did not finish is left out, so that a rerun tunes it */
+        if (ss.rec && strcmp(r.status, "stopped"))
             iob_tune_record_write(ss.rec, ss.rec_fmt, &r);
         if (iob_tune_record_list_push(&ss.all, &r, &err))
             rc = iob_cli_fail(cli, &err);

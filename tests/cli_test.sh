@@ -133,5 +133,19 @@ else
   echo "FAIL tune-dry-run: exit $rc"; sed 's/^/  stderr: /' "$tmp/err" | head -3; fails=$((fails + 1))
 fi
 
+# the measuring worker (tune --worker): greets, quits on request; without a GPU its measurer is
+# broken, which it reports and then exits 1 (the tuner stops instead of restarting it forever)
+check tune-worker-quit 0 sh -c "echo '{\"op\":\"quit\"}' | '$bin' tune --worker"
+contains tune-worker-quit "$tmp/out" '"hello":"iobound-tune-worker"'
+printf '{"op":"measure","layer":"c=8,h=8,k=8,r=3","config":"algo=direct"}\n' |
+  "$bin" tune --worker >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q '"broken":true' "$tmp/out"; then
+  [ "$rc" = 1 ] && grep -q '"status":5' "$tmp/out" ||
+    { echo "FAIL tune-worker-broken: exit $rc"; fails=$((fails + 1)); }
+else
+  grep -q '"status":' "$tmp/out" || { echo "FAIL tune-worker-measure: no answer"; fails=$((fails + 1)); }
+fi
+
 if [ "$fails" -gt 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"

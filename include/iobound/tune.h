@@ -411,6 +411,32 @@ iob_status iob_tune_record_list_push(iob_tune_record_list *l, const iob_tune_rec
 iob_status iob_tune_records_open(const char *path, iob_tune_rec_fmt fmt, FILE **fp,
                                  iob_tune_record_list *done, iob_error *err);
 
+/* What else to run on each layer beside the tuner (the comparisons of issue 9). */
+typedef struct iob_tune_compare {
+    int random;           /* random search with the tuner's measured count */
+    uint64_t seed;        /* its seed */
+    int exhaustive;       /* exhaustive search */
+    long exhaustive_max;  /* ...only where the feasible space has at most this many configs
+                             (0: everywhere) */
+} iob_tune_compare;
+
+/* Everything `iobound tune` does for one layer, into rec (initialised here): the bound-guided
+ * search, cuDNN's times (meas->baseline, when not NULL), the roofline floor on m, random and
+ * exhaustive search as cmp asks (sharing one memo, so a config is measured once), and the
+ * certificate (iob_tune_certified with m->l2_bw_peak). rec->status: "ok" (a config passed),
+ * "no-config", "error" (the space could not be built: rec->message says why) or "stopped" (the
+ * measurer failed; *stopped = 1 and the caller should not go on measuring). The guided search's
+ * result goes to res when not NULL (failures to report). cmp NULL: no comparison. IOB_ENOMEM. */
+iob_status iob_tune_layer_record(const iob_layer *layer, const iob_machine *m,
+                                 const iob_tune_source *src, const iob_measurer *meas,
+                                 const iob_tune_opts *opts, const iob_tune_compare *cmp,
+                                 iob_tune_record *rec, iob_tune_result *res, int *stopped,
+                                 iob_error *err);
+
+/* The database entry of a record with status "ok" (date left empty: stamped at store). */
+void iob_tune_entry_from_record(const iob_layer *layer, const iob_tune_record *rec,
+                                const char kernel_hash[17], iob_tune_entry *entry);
+
 typedef struct iob_tune_summary {
     size_t layers;             /* records */
     size_t tuned;              /* records with status "ok" */
