@@ -195,10 +195,9 @@ static void test_tune_layer_counts_the_model_time(void **state)
                      IOB_ENOTSUP);
 }
 
-/* Enumeration indices of the configs a random search measured, in order. */
-static void random_run(size_t n, size_t budget, uint64_t seed, size_t *picked, size_t *count)
+/* Random search on the current landscape; the entry indices it measured, in order. */
+static size_t random_picks(size_t budget, uint64_t seed, size_t *picked)
 {
-    landscape(n, NULL);
     iob_tune_opts o;
     iob_tune_opts_default(&o);
     iob_tune_space s = build(&o);
@@ -209,34 +208,34 @@ static void random_run(size_t n, size_t budget, uint64_t seed, size_t *picked, s
     assert_int_equal(r.measured, land.measure_calls);
     for (int i = 0; i < land.measure_calls; i++)
         picked[i] = land.order[i];
-    *count = (size_t)land.measure_calls;
     iob_tune_space_free(&s);
+    return (size_t)land.measure_calls;
 }
 
 static void test_random_is_seeded_and_exact(void **state)
 {
     (void)state;
-    size_t a[64], b[64], c[64], na, nb, nc;
-    random_run(200, 10, 0, a, &na);
+    size_t a[64], b[64], c[64];
+    landscape(200, NULL);
+    assert_int_equal(random_picks(10, 0, a), 10);
     /* splitmix64 from seed 0 gives 0xe220a8397b1dcdaf, then 0x6e789e6aa1b965f4:
      * pick 0 = 0xe220a8397b1dcdaf % 200 = 135, pick 1 = 1 + 0x6e789e6aa1b965f4 % 199 = 188 */
-    assert_int_equal(na, 10);
     assert_int_equal(a[0], 135);
     assert_int_equal(a[1], 188);
-    random_run(200, 10, 0, b, &nb);
-    assert_int_equal(nb, 10);
+    landscape(200, NULL);
+    assert_int_equal(random_picks(10, 0, b), 10);
     assert_memory_equal(a, b, sizeof a[0] * 10);
-    random_run(200, 10, 1, c, &nc);
-    assert_int_equal(nc, 10);
+    landscape(200, NULL);
+    assert_int_equal(random_picks(10, 1, c), 10);
     assert_true(memcmp(a, c, sizeof a[0] * 10) != 0);
-    for (size_t i = 0; i < na; i++) /* without replacement */
-        for (size_t j = i + 1; j < na; j++)
+    for (size_t i = 0; i < 10; i++) /* without replacement */
+        for (size_t j = i + 1; j < 10; j++)
             assert_true(a[i] != a[j]);
     /* a budget above the space measures the space, each config once */
-    random_run(7, 50, 3, a, &na);
-    assert_int_equal(na, 7);
+    landscape(7, NULL);
+    assert_int_equal(random_picks(50, 3, a), 7);
     int seen[7] = {0};
-    for (size_t i = 0; i < na; i++)
+    for (size_t i = 0; i < 7; i++)
         seen[a[i]]++;
     for (int i = 0; i < 7; i++)
         assert_int_equal(seen[i], 1);
@@ -244,16 +243,9 @@ static void test_random_is_seeded_and_exact(void **state)
     landscape(200, NULL);
     for (int i = 0; i < 200; i++)
         land.e[i].pred_bytes = i % 2 ? 150 : 1e6;
-    iob_tune_opts o;
-    iob_tune_opts_default(&o);
-    iob_tune_space s = build(&o);
-    iob_measurer meas = mock_measurer(&land);
-    iob_layer L = mock_layer();
-    iob_tune_result r;
-    assert_int_equal(iob_tune_random(&s, &L, &meas, 10, 0, NULL, &r, NULL), IOB_OK);
-    assert_int_equal(land.order[0], 135);
-    assert_int_equal(land.order[1], 188);
-    iob_tune_space_free(&s);
+    assert_int_equal(random_picks(10, 0, c), 10);
+    assert_int_equal(c[0], 135);
+    assert_int_equal(c[1], 188);
 }
 
 static void test_random_uses_the_tuner_budget(void **state)

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "iobound/tune.h"
+#include "model/csv.h"
 
 typedef enum { F_TEXT, F_NUM, F_LONG, F_INT } field_kind;
 
@@ -200,46 +201,6 @@ static int set_field(iob_tune_record *r, const field *f, const char *text)
     return 0;
 }
 
-/* Splits one CSV line (no newline) into at most max cells, in place; returns the count or -1. */
-static int csv_split(char *line, char **cells, int max)
-{
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max)
-            return -1;
-        char *out = p;
-        cells[n++] = out;
-        if (*p == '"') {
-            p++;
-            for (;;) {
-                if (!*p)
-                    return -1; /* unterminated quote */
-                if (*p == '"') {
-                    if (p[1] == '"') {
-                        *out++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *out++ = *p++;
-            }
-            if (*p && *p != ',')
-                return -1;
-        } else {
-            while (*p && *p != ',')
-                *out++ = *p++;
-        }
-        char sep = *p;
-        *out = '\0';
-        if (!sep)
-            return n;
-        p++;
-    }
-}
-
 static int parse_json_record(const char *line, iob_tune_record *r)
 {
     cJSON *o = cJSON_Parse(line);
@@ -272,7 +233,7 @@ static int parse_json_record(const char *line, iob_tune_record *r)
 static int parse_csv_record(char *line, const int *colmap, int ncols, iob_tune_record *r)
 {
     char *cells[NFIELDS + 16];
-    int n = csv_split(line, cells, NFIELDS + 16);
+    int n = iob_csv_split(line, cells, NFIELDS + 16);
     if (n != ncols)
         return -1;
     for (int i = 0; i < n; i++)
@@ -284,8 +245,8 @@ static int parse_csv_record(char *line, const int *colmap, int ncols, iob_tune_r
 static int csv_header_map(char *line, int *colmap, int *ncols)
 {
     char *cells[NFIELDS + 16];
-    int n = csv_split(line, cells, NFIELDS + 16);
-    if (n < 1)
+    int n = iob_csv_split(line, cells, NFIELDS + 16);
+    if (n < 1 || n > NFIELDS + 16)
         return -1;
     int have_layer = 0;
     for (int i = 0; i < n; i++) {

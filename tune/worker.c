@@ -329,75 +329,73 @@ static iob_status broken_answer(iob_tune_worker *w, const cJSON *a, iob_error *e
     return iob_error_set(err, st == IOB_OK ? IOB_EGPU : st, "worker: %s", msg);
 }
 
-static iob_status worker_measure(void *ctx, const iob_layer *L, const iob_config *cfg,
-                                 iob_tune_meas *out, iob_error *err)
+/* Sends op for L (and cfg) and reads the answer into *a (the caller deletes it), with its status
+ * and message. *a is NULL when the child gave no answer (died, hung, garbled: status and message
+ * say so, and the child is gone). A return other than IOB_OK: the measurer is broken. */
+static iob_status ask(iob_tune_worker *w, const char *op, const iob_layer *L,
+                      const iob_config *cfg, cJSON **a, iob_status *status, char *msg,
+                      size_t size, iob_error *err)
 {
-    iob_tune_worker *w = ctx;
-    memset(out, 0, sizeof *out);
-    out->time_ms = out->max_rel_err = NAN;
+    *a = NULL;
     iob_status st = ensure_started(w, err);
     if (st)
         return st;
-    char *text = request_text("measure", L, cfg);
+    char *text = request_text(op, L, cfg);
     if (!text)
         return iob_error_set(err, IOB_ENOMEM, "worker: out of memory");
-    cJSON *a;
-    request_rc rc = request(w, text, &a);
+    request_rc rc = request(w, text, a);
     free(text);
     if (rc != RQ_ANSWER) {
-        lost_answer(w, rc, &out->status, out->message, sizeof out->message);
-        out->context_lost = 1;
+        lost_answer(w, rc, status, msg, size);
         return IOB_OK;
     }
-    if (jbool(a, "broken")) {
-        st = broken_answer(w, a, err);
-        cJSON_Delete(a);
+    if (jbool(*a, "broken")) {
+        st = broken_answer(w, *a, err);
+        cJSON_Delete(*a);
+        *a = NULL;
         return st;
     }
-    out->status = jstatus(a);
+    *status = jstatus(*a);
+    jstr(*a, "message", msg, size);
+    if (jbool(*a, "context_lost"))
+        child_stop(w, 1); /* its context is done for; the next request starts a fresh one */
+    return IOB_OK;
+}
+
+static iob_status worker_measure(void *ctx, const iob_layer *L, const iob_config *cfg,
+                                 iob_tune_meas *out, iob_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->time_ms = out->max_rel_err = NAN;
+    cJSON *a;
+    iob_status st = ask(ctx, "measure", L, cfg, &a, &out->status, out->message,
+                        sizeof out->message, err);
+    if (st || !a) {
+        out->context_lost = !st;
+        return st;
+    }
     out->time_ms = jnum(a, "time_ms");
     out->compile_ms = jnum(a, "compile_ms");
     out->max_rel_err = jnum(a, "max_rel_err");
     out->context_lost = jbool(a, "context_lost");
-    jstr(a, "message", out->message, sizeof out->message);
     cJSON_Delete(a);
-    if (out->context_lost)
-        child_stop(w, 1); /* its context is done for; the next request starts a fresh one */
     return IOB_OK;
 }
 
 static iob_status worker_baseline(void *ctx, const iob_layer *L, iob_tune_baseline *out,
                                   iob_error *err)
 {
-    iob_tune_worker *w = ctx;
     memset(out, 0, sizeof *out);
     out->fp32_ms = out->tf32_ms = NAN;
-    iob_status st = ensure_started(w, err);
-    if (st)
-        return st;
-    char *text = request_text("baseline", L, NULL);
-    if (!text)
-        return iob_error_set(err, IOB_ENOMEM, "worker: out of memory");
     cJSON *a;
-    request_rc rc = request(w, text, &a);
-    free(text);
-    if (rc != RQ_ANSWER) {
-        lost_answer(w, rc, &out->status, out->message, sizeof out->message);
-        return IOB_OK;
-    }
-    if (jbool(a, "broken")) {
-        st = broken_answer(w, a, err);
-        cJSON_Delete(a);
+    iob_status st = ask(ctx, "baseline", L, NULL, &a, &out->status, out->message,
+                        sizeof out->message, err);
+    if (st || !a)
         return st;
-    }
-    out->status = jstatus(a);
     out->fp32_ms = jnum(a, "fp32_ms");
     out->tf32_ms = jnum(a, "tf32_ms");
     jstr(a, "fp32_algo", out->fp32_algo, sizeof out->fp32_algo);
     jstr(a, "tf32_algo", out->tf32_algo, sizeof out->tf32_algo);
-    jstr(a, "message", out->message, sizeof out->message);
-    if (jbool(a, "context_lost"))
-        child_stop(w, 1);
     cJSON_Delete(a);
     return IOB_OK;
 }
