@@ -123,6 +123,7 @@ static void test_pruned_are_never_measured(void **state)
         land.e[i].pred_bytes = i < 5 ? 1000 : 150; /* ratio 10: the five fastest are pruned */
     iob_tune_opts o;
     iob_tune_opts_default(&o);
+    o.factor = 3;
     o.top_k = 100;
     iob_tune_result r = search(&o, NULL);
     assert_int_equal(r.kept, 5);
@@ -285,6 +286,7 @@ static void test_exhaustive_and_memo(void **state)
     land.e[30].pred_bytes = 1000;
     iob_tune_opts o;
     iob_tune_opts_default(&o);
+    o.factor = 3;
     iob_tune_space s = build(&o);
     iob_measurer meas = mock_measurer(&land);
     iob_layer L = mock_layer();

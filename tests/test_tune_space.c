@@ -43,7 +43,7 @@ static void test_prune_by_factor(void **state)
     for (int i = 0; i < 6; i++)
         mock_add(&land, IOB_ALGO_DIRECT, 1e-3 * (i + 1), bytes[i], 1, IOB_OK);
     iob_tune_opts o = defaults();
-    assert_true(o.factor == 3.0);
+    o.factor = 3;
     iob_tune_space s = build(&o);
     assert_int_equal(s.count, 6);
     assert_int_equal(s.kept, 3);
@@ -100,20 +100,29 @@ static void test_budget_rule(void **state)
 {
     (void)state;
     iob_tune_opts o = defaults();
-    assert_int_equal(iob_tune_budget(1000, 1000, &o), 50);
+    assert_true(o.factor == 12.0);
+    assert_int_equal(iob_tune_budget(59028, 1901, &o), 8); /* capped: 5% would be 2951 */
+    assert_int_equal(iob_tune_budget(1000, 1000, &o), 8);
+    assert_int_equal(iob_tune_budget(160, 160, &o), 8);
+    assert_int_equal(iob_tune_budget(159, 159, &o), 7);
     assert_int_equal(iob_tune_budget(100, 100, &o), 5);
     assert_int_equal(iob_tune_budget(99, 99, &o), 4);
     assert_int_equal(iob_tune_budget(80, 80, &o), 4);
     assert_int_equal(iob_tune_budget(60, 60, &o), 3);
     assert_int_equal(iob_tune_budget(40, 40, &o), 3);  /* at least a few */
     assert_int_equal(iob_tune_budget(2, 2, &o), 2);    /* never more than kept */
-    assert_int_equal(iob_tune_budget(1000, 10, &o), 10);
+    assert_int_equal(iob_tune_budget(1000, 6, &o), 6);
     assert_int_equal(iob_tune_budget(1000, 0, &o), 0);
     /* from 60 configs on, the rule never measures more than 5% */
     for (size_t n = 60; n <= 20000; n += 7)
         assert_true((double)iob_tune_budget(n, n, &o) <= 0.05 * (double)n + 1e-9);
-    o.top_k = 7;
-    assert_int_equal(iob_tune_budget(1000, 1000, &o), 7);
+    o.max_measure = 0; /* no cap: the 5% rule alone */
+    assert_int_equal(iob_tune_budget(1000, 1000, &o), 50);
+    assert_int_equal(iob_tune_budget(59028, 59028, &o), 2951);
+    o.max_measure = 2; /* a cap below the minimum wins */
+    assert_int_equal(iob_tune_budget(1000, 1000, &o), 2);
+    o.top_k = 70; /* an explicit K overrides the rule and the cap */
+    assert_int_equal(iob_tune_budget(1000, 1000, &o), 70);
     assert_int_equal(iob_tune_budget(1000, 5, &o), 5);
 }
 
@@ -137,6 +146,9 @@ static void test_opts_check(void **state)
     assert_int_equal(iob_tune_opts_check(&o, &err), IOB_EINVAL);
     o = defaults();
     o.min_measure = 0;
+    assert_int_equal(iob_tune_opts_check(&o, &err), IOB_EINVAL);
+    o = defaults();
+    o.max_measure = -1;
     assert_int_equal(iob_tune_opts_check(&o, &err), IOB_EINVAL);
 }
 
@@ -201,6 +213,7 @@ static void test_relaxed_when_nothing_is_near_the_bound(void **state)
     mock_add(&land, IOB_ALGO_DIRECT, 2e-3, 1200, 1, IOB_OK); /* 12: within 3 x 4 */
     mock_add(&land, IOB_ALGO_DIRECT, 3e-3, 1300, 1, IOB_OK); /* 13: pruned */
     iob_tune_opts o = defaults();
+    o.factor = 3;
     iob_tune_space s = build(&o);
     assert_int_equal(s.relaxed, 1);
     assert_true(s.factor_used == 12.0);

@@ -4,7 +4,8 @@
  *   ratio(c) = (l2_read_bytes + l2_write_bytes)(c) / (bound_gpu(algo(c)) * 4)
  *   kept(c)  = ratio(c) <= factor        (relaxed: ratio(c) <= factor * min ratio, when no c is)
  *   rank     = kept configs ordered by (predicted time, predicted bytes, enumeration order)
- *   K        = top_k, or max(min_measure, floor(max_fraction * feasible)), at most |kept|
+ *   K        = top_k, or min(max_measure, max(min_measure, floor(max_fraction * feasible))),
+ *              at most |kept|
  */
 #include <math.h>
 #include <stdlib.h>
@@ -84,6 +85,7 @@ void iob_tune_opts_default(iob_tune_opts *o)
     o->factor = IOB_TUNE_DEFAULT_FACTOR;
     o->max_fraction = IOB_TUNE_MAX_FRACTION;
     o->min_measure = IOB_TUNE_MIN_MEASURE;
+    o->max_measure = IOB_TUNE_MAX_MEASURE;
 }
 
 iob_status iob_tune_opts_check(const iob_tune_opts *o, iob_error *err)
@@ -98,6 +100,9 @@ iob_status iob_tune_opts_check(const iob_tune_opts *o, iob_error *err)
     if (o->min_measure < 1)
         return iob_error_set(err, IOB_EINVAL, "min_measure %d: must be at least 1",
                              o->min_measure);
+    if (o->max_measure < 0)
+        return iob_error_set(err, IOB_EINVAL, "max_measure %d: must not be negative",
+                             o->max_measure);
     if (!(o->budget_s >= 0) || !isfinite(o->budget_s))
         return iob_error_set(err, IOB_EINVAL, "budget %g s: must be a number >= 0", o->budget_s);
     return IOB_OK;
@@ -113,6 +118,8 @@ size_t iob_tune_budget(size_t feasible, size_t kept, const iob_tune_opts *o)
         k = (size_t)(o->max_fraction * (double)feasible + 1e-9);
         if (k < (size_t)o->min_measure)
             k = (size_t)o->min_measure;
+        if (o->max_measure > 0 && k > (size_t)o->max_measure)
+            k = (size_t)o->max_measure;
     }
     return k < kept ? k : kept;
 }

@@ -7,7 +7,8 @@
  *      algorithm's GPU-wide lower bound (iob_bound_layer: bound_gpu * 4 bytes),
  *   3. drops the configs whose ratio predicted / bound exceeds a factor (IOB_TUNE_DEFAULT_FACTOR),
  *   4. ranks the rest by predicted time and measures the first K on the GPU, where K is at most 5%
- *      of the feasible space and at least IOB_TUNE_MIN_MEASURE (iob_tune_budget), and
+ *      of the feasible space, at least IOB_TUNE_MIN_MEASURE and at most IOB_TUNE_MAX_MEASURE
+ *      (iob_tune_budget), and
  *   5. keeps the fastest config whose output check passed.
  * docs/tune.md gives the method, when the pruning is sound, and the database format.
  *
@@ -35,16 +36,21 @@ extern "C" {
 #endif
 
 /* Pruning factor: a config whose predicted SM<->L2 bytes exceed this many times its algorithm's
- * lower bound is not measured. Why 3 (docs/tune.md, "The default factor"): the bound lets one
- * block use all of S (shared memory + registers, 484 KiB on the H100), while a real block keeps
- * its tiles in at most half of that and shares the SM with a second block for latency hiding;
- * the reuse term grows as 1/sqrt(S), so a near-optimal config sits near sqrt(4) = 2x the bound,
- * and 3 leaves 50% for edge tiles and sector rounding. */
-#define IOB_TUNE_DEFAULT_FACTOR 3.0
+ * lower bound is not measured. Why 12 (docs/tune.md, "The default factor"): on the 24 layers of
+ * bench/layers/gpu-layers.csv (batch 1 and 32) the direct model's fastest predicted config sits
+ * at up to 21 times the bound (small tiles trade reuse for parallelism at batch 1), and 12 is
+ * the smallest of 2, 3, 4, 6, 8, 10, 12 at which the fastest kept config is within 5% (worst 2%)
+ * of the fastest predicted on every one of them, while still pruning a median 25% of a space.
+ * Re-calibrate it with exhaustive records on the GPU. */
+#define IOB_TUNE_DEFAULT_FACTOR 12.0
 /* At most this fraction of the feasible space is measured (issue 9's target)... */
 #define IOB_TUNE_MAX_FRACTION 0.05
 /* ...but at least this many configs, so that one failing kernel does not leave a layer untuned. */
 #define IOB_TUNE_MIN_MEASURE 3
+/* ...and at most this many, for the 5 s per layer of issue 9: NVRTC takes 0.09-0.14 s per
+ * direct-kernel config (measured, docs/tune.md) and a checked, timed run a few tenths more, while
+ * 5% of a feasible space is often thousands of configs (59028 for resnet50.res2.3x3). */
+#define IOB_TUNE_MAX_MEASURE 8
 
 /* ---- candidate source --------------------------------------------------------------------- */
 
@@ -84,10 +90,11 @@ iob_status iob_tune_config_bound(const iob_layer *layer, const iob_config *cfg,
 /* ---- options ------------------------------------------------------------------------------ */
 
 typedef struct iob_tune_opts {
-    double factor;        /* prune when predicted / bound > factor (> 1; default 3) */
+    double factor;        /* prune when predicted / bound > factor (> 1; default 12) */
     int top_k;            /* configs to measure; 0 = the budget rule (iob_tune_budget) */
     double max_fraction;  /* budget rule: at most this fraction of the feasible space (0.05) */
     int min_measure;      /* budget rule: at least this many (3) */
+    int max_measure;      /* budget rule: at most this many (8; 0 = no cap) */
     double budget_s;      /* stop starting measurements after this many seconds of tuning once
                              one config passed (0 = no time limit) */
     unsigned algo_mask;   /* bit a set: consider algorithm a; 0 = every algorithm */
@@ -99,11 +106,12 @@ typedef struct iob_tune_opts {
 /* The defaults above. */
 void iob_tune_opts_default(iob_tune_opts *o);
 /* IOB_EINVAL naming the field: factor <= 1 or not finite, top_k < 0, max_fraction outside
- * (0, 1], min_measure < 1, budget_s < 0. */
+ * (0, 1], min_measure < 1, max_measure < 0, budget_s < 0. */
 iob_status iob_tune_opts_check(const iob_tune_opts *o, iob_error *err);
 
-/* Configs to measure: top_k when set, else max(min_measure, floor(max_fraction * feasible));
- * never more than kept (the configs that survived pruning). */
+/* Configs to measure: top_k when set, else
+ *   min(max_measure, max(min_measure, floor(max_fraction * feasible)))
+ * (no max_measure cap when it is 0); never more than kept (the configs that survived pruning). */
 size_t iob_tune_budget(size_t feasible, size_t kept, const iob_tune_opts *o);
 
 /* ---- the search space of one layer ------------------------------------------------------- */
