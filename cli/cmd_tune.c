@@ -41,7 +41,8 @@ static const char help[] =
     "  --timeout-s S      a measurement taking longer is killed and counted failed (default 120)\n"
     "  --no-worker        measure in this process (a kernel fault then ends the tuning)\n"
     "  --dry-run          rank the candidates from the model alone (no GPU needed)\n"
-    "  --show N           --dry-run: candidates shown per layer in a table (default 20)\n"
+    "  --show N           --dry-run: candidates shown per layer in a table (default 20;\n"
+    "                     always at least the K to be measured)\n"
     "  -o FILE            append one record per layer to FILE (CSV with --format csv, else JSON\n"
     "                     Lines); a rerun skips the layers already there\n"
     "%s%s"
@@ -398,7 +399,7 @@ static void print_table(const session *ss)
     if (a->random)
         strcat(hdr, "\trandom ms");
     if (a->exhaustive)
-        strcat(hdr, "\texhaustive ms\tvs exhaustive");
+        strcat(hdr, "\texhaustive ms\ttime/exhaustive");
     strcat(hdr, "\tconfig");
     iob_table_rowf(&t, "%s", hdr);
     for (size_t i = 0; i < ss->all.count; i++) {
@@ -442,8 +443,8 @@ static void print_summary(const session *ss, const iob_tune_summary *s)
         fprintf(out, "  within 5%% of exhaustive search: %.1f%% of %zu layers\n",
                 100 * s->within5_fraction, s->with_exhaustive);
     if (s->with_random)
-        fprintf(out, "  random search with the same budget: tuned pick faster by %.3fx "
-                "(geometric mean)%s", s->geomean_over_random,
+        fprintf(out, "  random search with the same budget: random time / tuned time, geometric "
+                "mean %.3fx%s", s->geomean_over_random,
                 s->random_with_exhaustive ? "" : "\n");
     if (s->random_with_exhaustive)
         fprintf(out, "; random within 5%% of exhaustive on %.1f%% of %zu layers\n",
