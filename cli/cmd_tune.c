@@ -264,9 +264,14 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
             const iob_tune_cand *c = &s->cands[i];
             char text[256];
             iob_config_format(&c->cfg, text, sizeof text);
-            fprintf(cli->out, "%s,%d,\"%s\",%.6g,%.0f,%.0f,%.4g,%d,%d\n", lname, c->rank, text,
-                    c->pred_time_s * 1e3, c->pred_bytes, c->bound_bytes, c->ratio, c->kept,
-                    c->kept && (size_t)c->rank < budget);
+            char v[4][32];
+            const double x[4] = {c->pred_time_s * 1e3, c->pred_bytes, c->bound_bytes, c->ratio};
+            for (int j = 0; j < 4; j++) /* an unknown value is an empty cell */
+                snprintf(v[j], sizeof v[j], isnan(x[j]) ? "" : j == 0 ? "%.6g" : j == 3 ? "%.4g"
+                                                                                     : "%.0f",
+                         x[j]);
+            fprintf(cli->out, "%s,%d,\"%s\",%s,%s,%s,%s,%d,%d\n", lname, c->rank, text, v[0],
+                    v[1], v[2], v[3], c->kept, c->kept && (size_t)c->rank < budget);
         }
         return;
     }
@@ -337,7 +342,6 @@ typedef struct session {
     FILE *rec;             /* -o records, or NULL */
     iob_tune_rec_fmt rec_fmt;
     iob_tune_record_list all; /* resumed + new, for the table and the summary */
-    int db_warned;
 } session;
 
 static void report_failures(const session *ss, const iob_layer *L, const iob_tune_result *res)

@@ -231,7 +231,7 @@ typedef struct iob_tune_memo {
 } iob_tune_memo;
 void iob_tune_memo_free(iob_tune_memo *memo);
 
-#define IOB_TUNE_FAIL_MAX 8
+#define IOB_TUNE_FAIL_MAX 16 /* 2 K: every failure of a search within its budget */
 
 typedef struct iob_tune_failure {
     iob_config cfg;
