@@ -194,6 +194,42 @@ int main(int argc, char **argv)
     }
     free(scratch);
 
+    /* the slowest layers of the networks: each layer alone, all algorithms, best of runs */
+    enum { TOP = 5 };
+    int top[TOP];
+    double top_s[TOP];
+    int ntop = 0;
+    iob_layer_list one = {0};
+    for (size_t i = 0; i < w[all].list.count; i++) {
+        one.items = &w[all].list.items[i]; /* borrowed: one.count = 1, never freed */
+        one.count = 1;
+        double sum;
+        double t = best_of(&one, 0, IOB_ALGO_COUNT, &opts, 0, runs, &sum).seconds;
+        int pos = ntop < TOP ? ntop++ : TOP;
+        while (pos > 0 && top_s[pos - 1] < t) {
+            if (pos < TOP) {
+                top[pos] = top[pos - 1];
+                top_s[pos] = top_s[pos - 1];
+            }
+            pos--;
+        }
+        if (pos < TOP) {
+            top[pos] = (int)i;
+            top_s[pos] = t;
+        }
+    }
+    printf("\nslowest network layers, all 5 algorithms, serial, best of %d\n", runs);
+    for (int j = 0; j < ntop; j++) {
+        const iob_layer *L = &w[all].list.items[top[j]];
+        int net = 0; /* the network the layer came from: w[] lists them in order */
+        for (size_t before = w[0].list.count; before <= (size_t)top[j]; )
+            before += w[++net].list.count;
+        printf("%8.3f ms  %-12s %-30s c%lld %lldx%lld k%lld %lldx%lld /%lld pad %lld\n",
+               1e3 * top_s[j], iob_net_info_at(net)->name, L->name, (long long)L->c,
+               (long long)L->h, (long long)L->w, (long long)L->k, (long long)L->r,
+               (long long)L->s, (long long)L->stride_h, (long long)L->pad_top);
+    }
+
     for (int i = 0; i < nnets + 2; i++)
         iob_layer_list_free(&w[i].list);
     free(w);
