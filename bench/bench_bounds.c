@@ -134,8 +134,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < nnets; i++) {
         const char *name = iob_net_info_at(i)->name;
         snprintf(w[i].label, sizeof w[i].label, "  %s", name);
-        if (iob_net_layers(name, 1, &w[i].list, &err) || append(&w[all].list, &w[i].list)) {
+        if (iob_net_layers(name, 1, &w[i].list, &err)) {
             fprintf(stderr, "bench_bounds: %s: %s\n", name, err.msg);
+            return 1;
+        }
+        if (append(&w[all].list, &w[i].list)) {
+            fprintf(stderr, "bench_bounds: out of memory\n");
             return 1;
         }
     }
