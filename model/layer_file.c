@@ -395,3 +395,9 @@ iob_status iob_layers_read_file(const char *path, iob_layer_list *list, iob_erro
     fclose(fp);
     return st;
 }
+
+/* The splitter above, shared with the library's other CSV readers (model/csv.h). */
+int iob_csv_split(char *line, char **fields, int max_fields)
+{
+    return csv_split(line, fields, max_fields);
+}
