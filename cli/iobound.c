@@ -10,6 +10,8 @@ static const iob_command commands[] = {
     {"bound", iob_cmd_bound, "I/O lower bounds of every algorithm for layers (the default)"},
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
+    {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
+    {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
