@@ -69,8 +69,8 @@ int iob_cmd_plot(int argc, char **argv)
     for (int i = 0; i < rep.count; i++) {
         const iob_plot_outcome *o = &rep.plot[i];
         if (o->made)
-            printf("%-13s %s  %s%s%s\n", o->name, o->png, o->svg, o->note[0] ? "  (" : "",
-                   o->note[0] ? o->note : "");
+            printf("%-13s %s  %s%s%s%s\n", o->name, o->png, o->svg, o->note[0] ? "  (" : "",
+                   o->note, o->note[0] ? ")" : "");
         else if (o->note[0])
             fprintf(stderr, "%s: %s: %s\n", prog, o->name, o->note);
     }

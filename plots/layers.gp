@@ -19,7 +19,7 @@ set grid ytics lc rgb "gray80"
 set xtics rotate by -50 scale 0 noenhanced font ",8"
 set ylabel "SM <-> L2 traffic, reads + writes (bytes)"
 set key outside top center horizontal noenhanced font ",10"
-set title "Data movement per layer on ".machine.": lower bound vs our best config (".best_text.") vs cuDNN" noenhanced
+set title "Data movement per layer on ".machine.": lower bound vs our best config (".best_text.")".(have_meas ? " vs cuDNN" : "") noenhanced
 if (have_meas) {
     plot f using 2:xtic(1) lc rgb "#444444" title "lower bound, all SMs (S = ".s_text." per SM)", \
          '' using 3 lc rgb "#5aa0e6" title "our best config, predicted", \

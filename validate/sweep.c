@@ -254,6 +254,27 @@ static void tick(sweep *s)
         s->o->progress(s->o->ctx, &s->prog);
 }
 
+/* Measures cfg (NULL: cuDNN's best FP32 algorithm) in the worker into r's measured columns, or
+ * records the failure; nothing when interrupted. */
+static void measure_into(sweep *s, iob_record *r, const iob_layer *L, const iob_config *cfg,
+                         int *interrupted)
+{
+    iob_measurement me;
+    iob_error merr = {0};
+    iob_status st = iob_worker_measure(s->worker, L, cfg, &s->o->run, s->o->measure_timeout_s,
+                                       s->o->stop, interrupted, &me, &merr);
+    if (*interrupted)
+        return;
+    if (st) {
+        iob_record_fail(r, &r->meas_state, "measure", &merr);
+        after_worker_failure(s, &merr);
+        return;
+    }
+    r->meas_state = IOB_STAGE_OK;
+    memcpy(r->meas, me.level, sizeof r->meas);
+    r->meas_max_rel_err = me.max_rel_err;
+}
+
 /* Appends a finished record and reports progress. IOB_EIO stops the sweep. */
 static iob_status emit(sweep *s, iob_record *r, iob_error *err)
 {
@@ -361,24 +382,13 @@ static iob_status cudnn_record(sweep *s, size_t li, const iob_cudnn_best *cb, io
         iob_record_fail(r, &r->meas_state, "cudnn", cb_err);
     } else {
         snprintf(r->variant, sizeof r->variant, "%s", cb->fp32_algo);
-        iob_measurement me;
-        iob_error merr = {0};
-        iob_status st = iob_worker_measure(s->worker, L, NULL, &s->o->run,
-                                           s->o->measure_timeout_s, s->o->stop, interrupted,
-                                           &me, &merr);
+        measure_into(s, r, L, NULL, interrupted);
         if (*interrupted) {
             free(r);
             return IOB_OK;
         }
-        if (st) {
-            iob_record_fail(r, &r->meas_state, "measure", &merr);
-            after_worker_failure(s, &merr);
-        } else {
-            r->meas_state = IOB_STAGE_OK;
-            memcpy(r->meas, me.level, sizeof r->meas);
+        if (r->meas_state == IOB_STAGE_OK) /* the counters' run is not timed: cuDNN's time */
             r->meas[IOB_LVL_TIME] = cb->fp32_ms;
-            r->meas_max_rel_err = me.max_rel_err;
-        }
     }
     iob_status st = emit(s, r, err);
     free(r);
@@ -405,22 +415,9 @@ static iob_status finish_item(sweep *s, item *it, const iob_cudnn_best *cb, int 
             tick(s);
             return IOB_OK;
         }
-        iob_measurement me;
-        iob_error merr = {0};
-        iob_status st = iob_worker_measure(s->worker, &s->o->layers[it->e->layer],
-                                           &it->e->cfgs[it->k], &s->o->run,
-                                           s->o->measure_timeout_s, s->o->stop, interrupted,
-                                           &me, &merr);
+        measure_into(s, r, &s->o->layers[it->e->layer], &it->e->cfgs[it->k], interrupted);
         if (*interrupted)
             return IOB_OK;
-        if (st) {
-            iob_record_fail(r, &r->meas_state, "measure", &merr);
-            after_worker_failure(s, &merr);
-        } else {
-            r->meas_state = IOB_STAGE_OK;
-            memcpy(r->meas, me.level, sizeof r->meas);
-            r->meas_max_rel_err = me.max_rel_err;
-        }
     }
     return emit(s, r, err);
 }

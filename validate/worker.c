@@ -305,24 +305,32 @@ static iob_status call(iob_worker *w, request_msg *req, double timeout_s,
     return IOB_OK;
 }
 
-iob_status iob_worker_measure(iob_worker *w, const iob_layer *L, const iob_config *cfg,
-                              const iob_run_opts *o, double timeout_s,
-                              volatile sig_atomic_t *stop, int *interrupted,
-                              iob_measurement *out, iob_error *err)
+/* Builds a request of the given type, calls the child and hands back its response. */
+static iob_status request(iob_worker *w, int type, const iob_layer *L, const iob_config *cfg,
+                          const iob_run_opts *o, double timeout_s, volatile sig_atomic_t *stop,
+                          int *interrupted, response_msg *resp, iob_error *err)
 {
     request_msg req;
     memset(&req, 0, sizeof req);
-    req.type = REQ_MEASURE;
+    req.type = type;
     req.layer = *L;
     if (cfg) {
         req.has_cfg = 1;
         req.cfg = *cfg;
     }
     req.opts = *o;
+    return call(w, &req, timeout_s, stop, interrupted, resp, err);
+}
+
+iob_status iob_worker_measure(iob_worker *w, const iob_layer *L, const iob_config *cfg,
+                              const iob_run_opts *o, double timeout_s,
+                              volatile sig_atomic_t *stop, int *interrupted,
+                              iob_measurement *out, iob_error *err)
+{
     response_msg *resp = calloc(1, sizeof *resp);
     if (!resp)
         return iob_error_set(err, IOB_ENOMEM, "out of memory");
-    iob_status st = call(w, &req, timeout_s, stop, interrupted, resp, err);
+    iob_status st = request(w, REQ_MEASURE, L, cfg, o, timeout_s, stop, interrupted, resp, err);
     if (!st && !*interrupted)
         *out = resp->meas;
     free(resp);
@@ -333,15 +341,10 @@ iob_status iob_worker_cudnn(iob_worker *w, const iob_layer *L, const iob_run_opt
                             double timeout_s, volatile sig_atomic_t *stop, int *interrupted,
                             iob_cudnn_best *out, iob_error *err)
 {
-    request_msg req;
-    memset(&req, 0, sizeof req);
-    req.type = REQ_CUDNN;
-    req.layer = *L;
-    req.opts = *o;
     response_msg *resp = calloc(1, sizeof *resp);
     if (!resp)
         return iob_error_set(err, IOB_ENOMEM, "out of memory");
-    iob_status st = call(w, &req, timeout_s, stop, interrupted, resp, err);
+    iob_status st = request(w, REQ_CUDNN, L, NULL, o, timeout_s, stop, interrupted, resp, err);
     if (!st && !*interrupted)
         *out = resp->cudnn;
     free(resp);
