@@ -14,5 +14,7 @@ int iob_cmd_bound(int argc, char **argv);
 int iob_cmd_nets(int argc, char **argv);
 int iob_cmd_machines(int argc, char **argv);
 int iob_cmd_tune(int argc, char **argv);
+int iob_cmd_validate(int argc, char **argv);
+int iob_cmd_plot(int argc, char **argv);
 
 #endif

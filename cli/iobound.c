@@ -11,6 +11,8 @@ static const iob_command commands[] = {
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
     {"tune", iob_cmd_tune, "bound-guided auto-tuning on the GPU; the tuning database"},
+    {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
+    {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -1,5 +1,5 @@
 /* csv.h - splitting one CSV record (RFC 4180 quoting), shared by the layer files
- * (model/layer_file.c) and the tuner's records (tune/record.c). Internal, not installed. */
+ * (model/layer_file.c), the tuner's records (tune/record.c) and validate's records. Internal, not installed. */
 #ifndef IOB_MODEL_CSV_H
 #define IOB_MODEL_CSV_H
 

@@ -396,3 +396,4 @@ iob_status iob_layers_read_file(const char *path, iob_layer_list *list, iob_erro
     fclose(fp);
     return st;
 }
+

@@ -36,7 +36,7 @@ contains() { # contains NAME FILE SUBSTRING
 check default 0 "$bin" && contains default "$tmp/out" "layer4.2.conv3" && contains default "$tmp/out" "h100-sxm"
 check version 0 "$bin" --version && contains version "$tmp/out" "iobound "
 check help 0 "$bin" --help && contains help "$tmp/out" "Commands:"
-for c in bound nets machines; do check "help-$c" 0 "$bin" "$c" --help; done
+for c in bound nets machines validate plot; do check "help-$c" 0 "$bin" "$c" --help; done
 check nets 0 "$bin" nets && contains nets "$tmp/out" "resnet50"
 check machines 0 "$bin" machines && contains machines "$tmp/out" "h100-sxm"
 # every built-in network runs through `bound`, one CSV row per layer with --algo direct
@@ -154,6 +154,47 @@ if grep -q '"broken":true' "$tmp/out"; then
 else
   grep -q '"status":' "$tmp/out" || { echo "FAIL tune-worker-measure: no answer"; fails=$((fails + 1)); }
 fi
+# validate: a sweep without GPU measurements, resumed; its summary; bad input
+small="$src/tests/data/validate_small.csv"
+check validate 0 "$bin" validate --layer name=a,c=8,h=9,k=8,r=3,pad=1 --layer name=b,c=8,h=9,k=8,r=1 \
+  --algo direct,winograd --no-measure -o "$tmp/v.csv"
+[ "$(wc -l <"$tmp/v.csv")" = 5 ] || { echo "FAIL validate: expected a header and 4 records"; fails=$((fails + 1)); }
+contains validate "$tmp/err" "4 new records"
+check validate-resume 0 "$bin" validate --layer name=a,c=8,h=9,k=8,r=3,pad=1 --layer name=b,c=8,h=9,k=8,r=1 \
+  --algo direct,winograd --no-measure -o "$tmp/v.csv"
+contains validate-resume "$tmp/err" "0 new records (0 with errors), 4 already there"
+check validate-jsonl 0 "$bin" validate --layer c=8,h=9,k=8,r=3 --algo direct --no-measure -o "$tmp/v.jsonl"
+head -c 1 "$tmp/v.jsonl" | grep -q '{' || { echo "FAIL validate-jsonl: not JSON Lines"; fails=$((fails + 1)); }
+check summary 0 "$bin" validate --summary "$small"
+contains summary "$tmp/out" "SM->L2 read"
+contains summary "$tmp/out" "12 checked, 0 below the bound"
+check summary-json 0 "$bin" validate --summary "$small" --format json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["records"]["total"] == 22 and d["soundness"]["measured"]["below_bound"] == 0' "$tmp/out" \
+  || { echo "FAIL summary-json"; fails=$((fails + 1)); }
+check summary-csv 0 "$bin" validate --summary "$small" --format csv
+contains summary-csv "$tmp/out" "level,l2_read_bytes,n_pred,12"
+expect_err validate-no-out "a sweep needs -o FILE" "$bin" validate --net resnet18
+expect_err validate-configs "--configs top:0" "$bin" validate --net resnet18 --configs top:0 -o "$tmp/x.csv"
+expect_err validate-format "--format xml" "$bin" validate --net resnet18 --format xml -o "$tmp/x.csv"
+expect_err validate-summary-mix "--summary takes only" "$bin" validate --summary "$small" --net resnet18
+expect_err validate-missing "No such file" "$bin" validate --summary "$tmp/none.csv"
+printf 'layer,bogus\n' >"$tmp/bogus.csv"
+expect_err validate-bogus "unknown column 'bogus'" "$bin" validate --summary "$tmp/bogus.csv"
+expect_err validate-other-format "holds CSV records" "$bin" validate --layer c=8,h=9,k=8,r=3 --no-measure --format jsonl -o "$tmp/v.csv"
+
+# plot: the figures of the committed test file; no gnuplot is exit 1 with one line
+if command -v gnuplot >/dev/null; then
+  check plot 0 "$bin" plot "$small" -o "$tmp/plots"
+  for f in pred_vs_meas layers roofline speedup; do
+    [ -s "$tmp/plots/$f.png" ] && [ -s "$tmp/plots/$f.svg" ] || { echo "FAIL plot: $f"; fails=$((fails + 1)); }
+  done
+  check plot-no-meas 0 "$bin" plot "$tmp/v.csv" -o "$tmp/plots2"
+  contains plot-no-meas "$tmp/err" "pred_vs_meas: skipped"
+fi
+check plot-no-gnuplot 1 env IOB_GNUPLOT=/nonexistent/gnuplot "$bin" plot "$small" -o "$tmp/plots3"
+[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "gnuplot not found" "$tmp/err" || { echo "FAIL plot-no-gnuplot: one line"; fails=$((fails + 1)); }
+expect_err plot-no-dir "no output folder" "$bin" plot "$small"
+expect_err plot-no-file "no record file given" "$bin" plot -o "$tmp/p"
 
 if [ "$fails" -gt 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"
