@@ -17,5 +17,8 @@ int iob_cmd_run(int argc, char **argv);
 int iob_cmd_measure(int argc, char **argv);
 int iob_cmd_compare(int argc, char **argv);
 int iob_cmd_kernels(int argc, char **argv);
+int iob_cmd_tune(int argc, char **argv);
+int iob_cmd_validate(int argc, char **argv);
+int iob_cmd_plot(int argc, char **argv);
 
 #endif

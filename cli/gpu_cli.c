@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/common.h"
+#include "iobound/tune.h"
 
 int iob_cli_algo_parse(const char *prog, const char *text, iob_cli_algo *a)
 {
@@ -55,13 +56,7 @@ int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *co
     if (!config)
         return iob_cli_usage_error(prog, "--algo %s needs --config C, best or tuned",
                                    iob_algo_name(a->algo));
-    if (!strcmp(config, "tuned")) {
-        /* a valid request this build cannot serve yet: exit 1, before any GPU work */
-        fprintf(stderr, "%s: --config tuned: tuned configs come from the auto-tuner, which this "
-                "build does not have yet (use a config or best)\n", prog);
-        return IOB_EXIT_RUNTIME;
-    }
-    if (!strcmp(config, "best"))
+    if (!strcmp(config, "best") || !strcmp(config, "tuned"))
         return 0;
     iob_config cfg;
     iob_error err;
@@ -86,10 +81,15 @@ iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_l
         break;
     }
     t->kind = IOB_TARGET_CONFIG;
-    if (!strcmp(config, "tuned"))
-        return iob_error_set(err, IOB_ENOTSUP, "--config tuned: tuned configs come from the "
-                             "auto-tuner, which this build does not have yet (use a config or "
-                             "best)");
+    if (!strcmp(config, "tuned")) {
+        /* the tuner stores one winner per layer shape and device (docs/tune.md) */
+        iob_status st = iob_tune_db_config(NULL, m, 1, L, &t->cfg, NULL, err);
+        if (!st && !a->any && t->cfg.algo != a->algo)
+            st = iob_error_set(err, IOB_ENOTSUP, "--config tuned: the tuned config of this layer "
+                               "is of algo=%s, not %s (leave --algo out to run it)",
+                               iob_algo_name(t->cfg.algo), iob_algo_name(a->algo));
+        return st;
+    }
     if (!strcmp(config, "best"))
         return iob_dataflow_best(L, a->algo, m, IOB_OBJ_TIME, &t->cfg, NULL, err);
     return parse_config(a, config, &t->cfg, err);
@@ -142,13 +142,19 @@ int iob_cli_gpu_option(iob_cli *cli, int opt, const char *arg)
 }
 
 int iob_cli_gpu_finish(iob_cli *cli, int argc, char **argv, const char *algo_text,
-                       const iob_cli_algo *a, const char *config, iob_machine *m)
+                       iob_cli_algo *a, const char *config, iob_machine *m)
 {
     int rc;
     if (optind < argc)
         return iob_cli_usage_error(cli->prog, "unexpected argument '%s'", argv[optind]);
-    if (!algo_text)
-        return iob_cli_usage_error(cli->prog, "--algo is required");
+    if (!algo_text) {
+        if (!config || strcmp(config, "tuned"))
+            return iob_cli_usage_error(cli->prog, "--algo is required (it may be left out only "
+                                       "with --config tuned)");
+        memset(a, 0, sizeof *a);
+        a->kind = IOB_CLI_ALGO_MODEL;
+        a->any = 1;
+    }
     if (!cli->have_layers && !cli->net)
         return iob_cli_usage_error(cli->prog, "give the layers: --layer SPEC, --layers FILE or "
                                    "--net NAME");

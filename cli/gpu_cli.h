@@ -13,19 +13,21 @@ typedef struct iob_cli_algo {
     enum { IOB_CLI_ALGO_MODEL, IOB_CLI_ALGO_REF, IOB_CLI_ALGO_CUDNN } kind;
     iob_algo algo;
     iob_gpu_ref ref;
+    int any;          /* no --algo with --config tuned: the database's algorithm */
 } iob_cli_algo;
 
 /* Parses --algo: direct, winograd, im2col, im2win, gemm, naive, im2col-cublas, cudnn.
  * Returns 0 or prints the usage error and returns 2. */
 int iob_cli_algo_parse(const char *prog, const char *text, iob_cli_algo *a);
 
-/* Checks --config against the algorithm before any GPU work: "best" or a config text
- * ("tile_k=64,..." with or without "algo=..."). Returns 0, or prints a usage error and returns 2;
- * "tuned" prints that the tuner is not in this build and returns 1. */
+/* Checks --config against the algorithm before any GPU work: "best", "tuned" or a config text
+ * ("tile_k=64,..." with or without "algo=..."). Returns 0, or prints a usage error and returns 2. */
 int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *config);
 
 /* The target of one layer: for a model algorithm, config "best" is iob_dataflow_best(..., time)
- * on machine m, "tuned" fails with IOB_ENOTSUP (the tuner is not part of this build yet). */
+ * on machine m, "tuned" the tuning database's config of the layer for the present device
+ * (iob_tune_db_config; IOB_ENOTSUP with one line when there is none, or when it is of another
+ * algorithm than --algo). */
 iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_layer *L,
                           const iob_machine *m, iob_gpu_target *t, iob_error *err);
 
@@ -33,11 +35,12 @@ iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_l
  * iob_cli_common_option. Returns 0 or an exit code (the error printed). */
 int iob_cli_gpu_option(iob_cli *cli, int opt, const char *arg);
 
-/* After option parsing of run/measure: no stray argument, --algo and a layer source given, the
+/* After option parsing of run/measure: no stray argument, --algo (optional with --config tuned:
+ * a->any is then set) and a layer source given, the
  * config checked, the layers and machine finished (iob_cli_finish), then the present GPU queried
  * into *m. Returns 0, or the exit code after printing the error (2 usage, 1 no GPU). */
 int iob_cli_gpu_finish(iob_cli *cli, int argc, char **argv, const char *algo_text,
-                       const iob_cli_algo *a, const char *config, iob_machine *m);
+                       iob_cli_algo *a, const char *config, iob_machine *m);
 
 /* Roofline floor of a layer on m: max(FLOPs / FP32 rate, compulsory bytes / DRAM bandwidth) in
  * seconds, with the machine's measured ceilings where known; 0 when m has no rates. *which gets

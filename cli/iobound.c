@@ -14,6 +14,9 @@ static const iob_command commands[] = {
     {"measure", iob_cmd_measure, "hardware counters of a run against the bound and the model"},
     {"compare", iob_cmd_compare, "an Nsight Compute CSV of any kernel against the bound"},
     {"kernels", iob_cmd_kernels, "the embedded CUDA kernels; --check compiles them (NVRTC)"},
+    {"tune", iob_cmd_tune, "bound-guided auto-tuning on the GPU; the tuning database"},
+    {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
+    {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
