@@ -309,12 +309,12 @@ def main():
                      "and P = %d SMs unless the row says otherwise.\n\n"
                      "`tests/test_bound_hand.c` asserts the C engine (model/pebble.c) against "
                      "these: ops, rho and compulsory exactly, the P-SM values to a relative "
-                     "1e-6. The one-SM values (reuse, bound) are asserted to 1e-6 in "
-                     "`tests/test_bound_known_issues.c`, which fails today: the engine maximises "
-                     "the saw-tooth t * ceil(...) numerically over real t and lands up to a few "
-                     "percent below the exact maximum (vgg16 conv3_2: -2.8e-4, the 1x1 layer: "
-                     "-2.9e-4) or, at non-integer t, slightly above it (GEMM 2048^3: +2.0e-6), "
-                     "which the theorem does not allow.\n\n"
+                     "1e-6. The one-SM bound is asserted to 1e-6 in "
+                     "`tests/test_bound_known_issues.c` (issue 3a), which fails today where the "
+                     "reuse term wins: the engine maximises the step function t * ceil(...) "
+                     "numerically over real t, for a few segment counts near the smooth optimum, "
+                     "and lands below the exact maximum over integer t (or, at non-integer t, "
+                     "slightly above it, which the theorem does not allow).\n\n"
                      % (S_WORDS, PROCS))
             fp.write("\n".join(lines) + "\n")
     return 0

@@ -94,6 +94,18 @@ static inline iob_layer random_layer(rng *r, const layer_gen *g)
     }
 }
 
+/* A layer from a spec string; aborts the test program on a parse error (a bug in the test). */
+static inline iob_layer parse_layer(const char *spec)
+{
+    iob_layer L;
+    iob_error err = {0};
+    if (iob_layer_parse(spec, &L, &err)) {
+        fprintf(stderr, "layer '%s': %s\n", spec, err.msg);
+        abort();
+    }
+    return L;
+}
+
 static inline iob_bound_opts opts_for(int64_t S)
 {
     iob_bound_opts o = {.s_words = (double)S, .processors = 1, .elem_bytes = 4};

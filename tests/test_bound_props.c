@@ -20,15 +20,6 @@
 
 #include "sched_check.h"
 
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err = {0};
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("'%s': %s", spec, err.msg);
-    return L;
-}
-
 /* Every numeric field of two bounds, compared exactly. */
 static void assert_same_numbers(const iob_bound *a, const iob_bound *b, const char *what)
 {
@@ -68,7 +59,7 @@ static void test_1x1_convolution_is_the_gemm(void **state)
     static const double S[] = {3, 17, 256, 4096, 123904};
     static const int P[] = {1, 7, 132};
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-        iob_layer L = layer(specs[i]);
+        iob_layer L = parse_layer(specs[i]);
         uint64_t m, n, k, batch;
         iob_layer_gemm_shape(&L, &m, &n, &k, &batch);
         /* the reduction the brief states: m = K/G, n = N*P*Q, k = C/G */
@@ -178,7 +169,7 @@ static void test_monotone_in_S(void **state)
     (void)state;
     breaks k = {0};
     for (size_t i = 0; i < sizeof mono_specs / sizeof mono_specs[0]; i++) {
-        iob_layer L = layer(mono_specs[i]);
+        iob_layer L = parse_layer(mono_specs[i]);
         for (int P = 1; P <= 132; P += 131) {
             bset prev = bounds_of(&L, 3, P, 2);
             for (double S = 4; S < 2e6; S = S < 32 ? S + 1 : floor(S * 1.1)) {
@@ -245,7 +236,7 @@ static void test_monotone_in_dimensions(void **state)
     static const char dims[] = "nchwkrs";
     breaks k = {0};
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-        iob_layer L = layer(specs[i]);
+        iob_layer L = parse_layer(specs[i]);
         for (size_t s = 0; s < sizeof S / sizeof S[0]; s++)
             for (int P = 1; P <= 132; P += 131) {
                 bset base = bounds_of(&L, S[s], P, 3);
@@ -277,7 +268,7 @@ static void test_linear_in_batch(void **state)
         "n=65536,c=512,h=7,k=512,r=3,pad=1", "n=65536,c=256,h=14,k=1024,r=1",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-        iob_layer L = layer(specs[i]), L2 = L;
+        iob_layer L = parse_layer(specs[i]), L2 = L;
         L2.n *= 2;
         assert_int_equal(iob_layer_finish(&L2, NULL), IOB_OK);
         for (int P = 1; P <= 132; P += 131) {
