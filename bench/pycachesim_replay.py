@@ -15,8 +15,9 @@ misses is a write-allocate load (LOAD and MISS); a store that hits counts neithe
 and does not refresh the line's LRU position; EVICT counts dirty lines written back on
 replacement. Addresses and counters are 32-bit.
 
-Output: one JSON object with the counters, the number of accesses and `seconds`, the time spent
-inside pycachesim's load/store calls only (reading and splitting the file is not timed).
+Output: one JSON object with the counters, the number of accesses, `seconds` (wall) and
+`cpu_seconds` (this thread's CPU time) spent inside pycachesim's load/store calls only (reading
+and splitting the file is not timed).
 Exit status 77 when the cachesim module is missing (a skipped test).
 """
 import argparse
@@ -100,20 +101,21 @@ def main():
     mem.store_from(l2)
     cs = CacheSimulator(l2, mem)
 
-    seconds = 0.0
+    seconds = cpu_seconds = 0.0
     n = loads = stores = 0
     for pairs in (chunks_bin if fmt == "bin" else chunks_din)(args.trace):
         if any(a >= 1 << 32 for _, a in pairs):
             raise SystemExit("address above 4 GiB: pycachesim's addresses are 32-bit")
         runs = runs_of(pairs)
         n += len(pairs)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for lab, addrs in runs:
             if lab:
                 cs.store(addrs)
             else:
                 cs.load(addrs)
         seconds += time.perf_counter() - t0
+        cpu_seconds += time.thread_time() - c0
         for lab, addrs in runs:
             if lab:
                 stores += len(addrs)
@@ -127,6 +129,7 @@ def main():
         "LOAD_count": s["LOAD_count"], "STORE_count": s["STORE_count"],
         "HIT_count": s["HIT_count"], "MISS_count": s["MISS_count"],
         "EVICT_count": s["EVICT_count"], "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
     }))
 
 

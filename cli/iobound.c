@@ -10,6 +10,7 @@ static const iob_command commands[] = {
     {"bound", iob_cmd_bound, "I/O lower bounds of every algorithm for layers (the default)"},
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
+    {"sim", iob_cmd_sim, "replay a config's accesses through the L1/L2 cache simulator"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -9,12 +9,15 @@
  * dropping a sector equal to the previous one removes every repeat).
  *
  * synth_list: blocks given as explicit access lists (hand-made schedules).
+ * synth_ops: a growable array of packed accesses (an iob_sim_observer that captures a stream).
+ * synth_rng: xorshift64 (Marsaglia 2003), the tests' fixed-seed random numbers.
  */
 #ifndef IOB_TESTS_SIM_SYNTH_H
 #define IOB_TESTS_SIM_SYNTH_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "iobound/trace.h"
@@ -155,6 +158,44 @@ static inline iob_status synth_list_block(const void *state, int64_t b, iob_trac
     if (n)
         sink->emit(sink->ctx, l->acc + l->start[b], n);
     return IOB_OK;
+}
+
+typedef struct synth_ops {
+    uint64_t *ops;
+    size_t n, cap;
+} synth_ops;
+
+/* Appends n packed accesses; returns nonzero when out of memory. */
+static inline int synth_ops_append(synth_ops *s, const uint64_t *ops, size_t n)
+{
+    if (s->n + n > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->n + n)
+            cap *= 2;
+        uint64_t *p = realloc(s->ops, cap * sizeof *p);
+        if (!p)
+            return 1;
+        s->ops = p;
+        s->cap = cap;
+    }
+    memcpy(s->ops + s->n, ops, n * sizeof *ops);
+    s->n += n;
+    return 0;
+}
+
+/* An iob_sim_observer: ctx is a synth_ops. */
+static inline int synth_ops_observer(void *ctx, const uint64_t *ops, size_t n)
+{
+    return synth_ops_append(ctx, ops, n);
+}
+
+static inline uint64_t synth_rng(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
 }
 
 #endif

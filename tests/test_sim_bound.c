@@ -23,19 +23,12 @@
 #include <cmocka.h>
 
 #include "iobound/sim.h"
+#include "tests/sim_synth.h"
 
-typedef struct stream {
-    uint64_t *ops;
-    size_t n, cap;
-} stream;
-
-static void push(stream *s, uint64_t op)
+static void push(synth_ops *s, uint64_t op)
 {
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 4096;
-        s->ops = realloc(s->ops, s->cap * sizeof *s->ops);
-    }
-    s->ops[s->n++] = op;
+    if (synth_ops_append(s, &op, 1))
+        fail_msg("out of memory");
 }
 
 /* Loop indices: 0 k, 1 p, 2 q, 3 c, 4 r, 5 s. A schedule: tile sizes per index (the tile loops
@@ -46,7 +39,7 @@ typedef struct schedule {
     int64_t tile[6]; /* 0 = untiled (whole extent) */
 } schedule;
 
-static void mac_stream(const iob_layer *L, const schedule *sc, stream *out)
+static void mac_stream(const iob_layer *L, const schedule *sc, synth_ops *out)
 {
     int64_t ext[6] = {L->k, L->p, L->q, L->c, L->r, L->s};
     int64_t tile[6];
@@ -105,7 +98,7 @@ static void mac_stream(const iob_layer *L, const schedule *sc, stream *out)
     free(started);
 }
 
-static uint64_t traffic(const stream *s, int words, iob_cache_policy pol)
+static uint64_t traffic(const synth_ops *s, int words, iob_cache_policy pol)
 {
     iob_cache_config cc = {4 * words, 4, 4, words, pol, IOB_CACHE_WRITE_BACK};
     iob_cache *c;
@@ -152,7 +145,7 @@ static void test_no_schedule_beats_bound(void **state)
                 fail_msg("%s", err.msg);
             double best = 1e300;
             for (size_t si = 0; si < sizeof schedules / sizeof schedules[0]; si++) {
-                stream s = {0};
+                synth_ops s = {0};
                 mac_stream(&L, &schedules[si], &s);
                 for (int pol = 0; pol < 2; pol++) {
                     uint64_t t = traffic(&s, words[wi], (iob_cache_policy)pol);

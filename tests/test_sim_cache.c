@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "iobound/sim.h"
+#include "tests/sim_synth.h"
 
 static iob_cache *mk(int64_t cap, int line, int sector, int ways, iob_cache_policy pol,
                      iob_cache_write wr)
@@ -244,10 +245,7 @@ static int ref_access(ref_cache *r, uint64_t addr, int write)
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return synth_rng(&rng_state);
 }
 
 /* Random streams (a mix of a hot set and a wide range, line numbers below and above 2^32)

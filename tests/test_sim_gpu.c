@@ -26,33 +26,12 @@ static iob_machine machine(void)
 
 /* ---- brute-force counts of a trace ------------------------------------------------------- */
 
-typedef struct collect {
-    uint64_t *ops;
-    size_t n, cap;
-} collect;
-
 static int collect_emit(void *ctx, const iob_access *a, size_t n)
 {
-    collect *c = ctx;
     for (size_t i = 0; i < n; i++) {
-        if (c->n == c->cap) {
-            c->cap = c->cap ? 2 * c->cap : 1024;
-            c->ops = realloc(c->ops, c->cap * sizeof *c->ops);
-        }
-        c->ops[c->n++] = a[i].addr | a[i].write;
-    }
-    return 0;
-}
-
-static int observe(void *ctx, const uint64_t *ops, size_t n)
-{
-    collect *c = ctx;
-    for (size_t i = 0; i < n; i++) {
-        if (c->n == c->cap) {
-            c->cap = c->cap ? 2 * c->cap : 1024;
-            c->ops = realloc(c->ops, c->cap * sizeof *c->ops);
-        }
-        c->ops[c->n++] = ops[i];
+        uint64_t op = a[i].addr | a[i].write;
+        if (synth_ops_append(ctx, &op, 1))
+            return 1;
     }
     return 0;
 }
@@ -70,7 +49,7 @@ typedef struct counts {
 /* Every block of every kernel, one by one, in launch order. */
 static counts count_trace(const iob_trace *t)
 {
-    collect c = {0};
+    synth_ops c = {0};
     for (int k = 0; k < t->nkernels; k++)
         for (int64_t b = 0; b < t->kernel[k].blocks; b++) {
             iob_trace_sink sink = {collect_emit, &c};
@@ -247,7 +226,7 @@ static void test_opt_streamed(void **state)
     synth_conv_layout(&s);
     iob_trace t;
     synth_conv_trace(&s, &t);
-    collect obs = {0};
+    synth_ops obs = {0};
     iob_sim_opts o;
     iob_sim_opts_init(&o);
     o.l2_bytes = 16 << 10;
@@ -255,7 +234,7 @@ static void test_opt_streamed(void **state)
     o.sm_count = 4;
     o.blocks_per_sm = 2;
     o.l2_policy = IOB_CACHE_OPT;
-    o.observer = observe;
+    o.observer = synth_ops_observer;
     o.observer_ctx = &obs;
     iob_sim_result r = sim_ok(&t, &o);
     assert_int_equal(obs.n, r.accesses);

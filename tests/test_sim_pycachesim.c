@@ -86,10 +86,7 @@ static void compare(const pyc *p, const iob_cache_stats *s, uint64_t loads, uint
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return synth_rng(&rng_state);
 }
 
 /* Random loads (a hot range and a wide one) and stores to fresh lines that are loaded later. */
