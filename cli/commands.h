@@ -13,6 +13,9 @@ typedef struct iob_command {
 int iob_cmd_bound(int argc, char **argv);
 int iob_cmd_nets(int argc, char **argv);
 int iob_cmd_machines(int argc, char **argv);
+int iob_cmd_tune(int argc, char **argv);
+int iob_cmd_validate(int argc, char **argv);
+int iob_cmd_plot(int argc, char **argv);
 int iob_cmd_sim(int argc, char **argv);
 
 #endif

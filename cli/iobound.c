@@ -10,6 +10,9 @@ static const iob_command commands[] = {
     {"bound", iob_cmd_bound, "I/O lower bounds of every algorithm for layers (the default)"},
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
+    {"tune", iob_cmd_tune, "bound-guided auto-tuning on the GPU; the tuning database"},
+    {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
+    {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
     {"sim", iob_cmd_sim, "replay a config's accesses through the L1/L2 cache simulator"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))

@@ -36,9 +36,17 @@ contains() { # contains NAME FILE SUBSTRING
 check default 0 "$bin" && contains default "$tmp/out" "layer4.2.conv3" && contains default "$tmp/out" "h100-sxm"
 check version 0 "$bin" --version && contains version "$tmp/out" "iobound "
 check help 0 "$bin" --help && contains help "$tmp/out" "Commands:"
-for c in bound nets machines; do check "help-$c" 0 "$bin" "$c" --help; done
+for c in bound nets machines validate plot; do check "help-$c" 0 "$bin" "$c" --help; done
 check nets 0 "$bin" nets && contains nets "$tmp/out" "resnet50"
 check machines 0 "$bin" machines && contains machines "$tmp/out" "h100-sxm"
+# every built-in network runs through `bound`, one CSV row per layer with --algo direct
+check nets-csv 0 "$bin" nets --format csv -o "$tmp/nets.csv"
+tail -n +2 "$tmp/nets.csv" | while IFS=, read -r net layers _; do
+  "$bin" --net "$net" --algo direct --format csv -o "$tmp/net.csv" 2>"$tmp/err" &&
+    [ "$(wc -l <"$tmp/net.csv")" = $((layers + 1)) ] || { echo "FAIL net-$net"; exit 1; }
+done || fails=$((fails + 1))
+check net-inception 0 "$bin" --net inception-v3 --algo direct &&
+  contains net-inception "$tmp/out" "Mixed_6b.branch7x7_2.conv"
 
 # formats
 check json 0 "$bin" --layer name=x,c=64,h=56,k=64,r=3,pad=1 --format json
@@ -88,6 +96,105 @@ expect_err bad-net "unknown network 'lenet'" "$bin" --net lenet
 expect_err bad-batch "--batch 0" "$bin" --batch 0
 expect_err unknown-command "unknown command 'frobnicate'" "$bin" frobnicate
 check runtime-error 1 "$bin" --net resnet18 -o /nonexistent/dir/out.txt
+
+# tune: bad input exits 2 with one line; without a GPU one line and exit 1; --dry-run ranks the
+# model's candidates (or, while no dataflow model is registered, says so in one line)
+spec=name=t,c=64,h=56,k=64,r=3,pad=1
+check help-tune 0 "$bin" tune --help && contains help-tune "$tmp/out" "--factor F"
+expect_err tune-no-layers "give the layers" "$bin" tune
+expect_err tune-factor "--factor 0.5: must be a number above 1" "$bin" tune --layer $spec --factor 0.5
+expect_err tune-factor-text "--factor abc" "$bin" tune --layer $spec --factor abc
+expect_err tune-top "--top 0" "$bin" tune --layer $spec --top 0
+expect_err tune-compare "--compare fast" "$bin" tune --layer $spec --compare random,fast
+expect_err tune-algo "unknown algorithm 'fft'" "$bin" tune --layer $spec --algo fft
+expect_err tune-seed "--seed -1" "$bin" tune --layer $spec --seed -1
+expect_err tune-budget "--budget-s -1" "$bin" tune --layer $spec --budget-s -1
+expect_err tune-bad-layer "c=abc: not a whole number" "$bin" tune --layer c=abc,h=1,k=1,r=1
+expect_err tune-bad-net "unknown network 'lenet'" "$bin" tune --net lenet
+expect_err tune-extra "unexpected argument 'x'" "$bin" tune --layer $spec x
+"$bin" tune --layer $spec >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q "no GPU here" "$tmp/err"; then
+  if [ "$rc" != 1 ] || [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -q -- "--dry-run" "$tmp/err"; then
+    echo "FAIL tune-no-gpu: expected exit 1 and one line naming --dry-run"; fails=$((fails + 1))
+  fi
+fi
+"$bin" tune --dry-run --layer $spec --top 4 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ]; then
+  contains tune-dry-run "$tmp/out" "feasible configs"
+  contains tune-dry-run "$tmp/out" "measure"
+  check tune-dry-run-json 0 "$bin" tune --dry-run --layer $spec --top 4 --format json
+  python3 - "$tmp/out" <<'PY' || { echo "FAIL tune-dry-run-json: structure"; fails=$((fails + 1)); }
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    assert d["layer"] == "t" and d["feasible"] == len(d["candidates"]) > 0
+    assert sum(c["measure"] for c in d["candidates"]) == d["budget"] <= 4
+    kept = [c for c in d["candidates"] if c["kept"]]
+    assert len(kept) == d["kept"] and [c["rank"] for c in kept] == list(range(len(kept)))
+    assert all(c["pred_ms"] <= n["pred_ms"] for c, n in zip(kept, kept[1:]))
+PY
+elif [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "no algorithm has a feasible config" "$tmp/err"; then
+  :
+else
+  echo "FAIL tune-dry-run: exit $rc"; sed 's/^/  stderr: /' "$tmp/err" | head -3; fails=$((fails + 1))
+fi
+
+# the measuring worker (tune --worker): greets, quits on request; without a GPU its measurer is
+# broken, which it reports and then exits 1 (the tuner stops instead of restarting it forever)
+check tune-worker-quit 0 sh -c "echo '{\"op\":\"quit\"}' | '$bin' tune --worker"
+contains tune-worker-quit "$tmp/out" '"hello":"iobound-tune-worker"'
+printf '{"op":"measure","layer":"c=8,h=8,k=8,r=3","config":"algo=direct"}\n' |
+  "$bin" tune --worker >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q '"broken":true' "$tmp/out"; then
+  [ "$rc" = 1 ] && grep -q '"status":5' "$tmp/out" ||
+    { echo "FAIL tune-worker-broken: exit $rc"; fails=$((fails + 1)); }
+else
+  grep -q '"status":' "$tmp/out" || { echo "FAIL tune-worker-measure: no answer"; fails=$((fails + 1)); }
+fi
+# validate: a sweep without GPU measurements, resumed; its summary; bad input
+small="$src/tests/data/validate_small.csv"
+check validate 0 "$bin" validate --layer name=a,c=8,h=9,k=8,r=3,pad=1 --layer name=b,c=8,h=9,k=8,r=1 \
+  --algo direct,winograd --no-measure -o "$tmp/v.csv"
+[ "$(wc -l <"$tmp/v.csv")" = 5 ] || { echo "FAIL validate: expected a header and 4 records"; fails=$((fails + 1)); }
+contains validate "$tmp/err" "4 new records"
+check validate-resume 0 "$bin" validate --layer name=a,c=8,h=9,k=8,r=3,pad=1 --layer name=b,c=8,h=9,k=8,r=1 \
+  --algo direct,winograd --no-measure -o "$tmp/v.csv"
+contains validate-resume "$tmp/err" "0 new records (0 with errors), 4 already there"
+check validate-jsonl 0 "$bin" validate --layer c=8,h=9,k=8,r=3 --algo direct --no-measure -o "$tmp/v.jsonl"
+head -c 1 "$tmp/v.jsonl" | grep -q '{' || { echo "FAIL validate-jsonl: not JSON Lines"; fails=$((fails + 1)); }
+check summary 0 "$bin" validate --summary "$small"
+contains summary "$tmp/out" "SM->L2 read"
+contains summary "$tmp/out" "12 checked, 0 below the bound"
+check summary-json 0 "$bin" validate --summary "$small" --format json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["records"]["total"] == 22 and d["soundness"]["measured"]["below_bound"] == 0' "$tmp/out" \
+  || { echo "FAIL summary-json"; fails=$((fails + 1)); }
+check summary-csv 0 "$bin" validate --summary "$small" --format csv
+contains summary-csv "$tmp/out" "level,l2_read_bytes,n_pred,12"
+expect_err validate-no-out "a sweep needs -o FILE" "$bin" validate --net resnet18
+expect_err validate-configs "--configs top:0" "$bin" validate --net resnet18 --configs top:0 -o "$tmp/x.csv"
+expect_err validate-format "--format xml" "$bin" validate --net resnet18 --format xml -o "$tmp/x.csv"
+expect_err validate-summary-mix "--summary takes only" "$bin" validate --summary "$small" --net resnet18
+expect_err validate-missing "No such file" "$bin" validate --summary "$tmp/none.csv"
+printf 'layer,bogus\n' >"$tmp/bogus.csv"
+expect_err validate-bogus "unknown column 'bogus'" "$bin" validate --summary "$tmp/bogus.csv"
+expect_err validate-other-format "holds CSV records" "$bin" validate --layer c=8,h=9,k=8,r=3 --no-measure --format jsonl -o "$tmp/v.csv"
+
+# plot: the figures of the committed test file; no gnuplot is exit 1 with one line
+if command -v gnuplot >/dev/null; then
+  check plot 0 "$bin" plot "$small" -o "$tmp/plots"
+  for f in pred_vs_meas layers roofline speedup; do
+    [ -s "$tmp/plots/$f.png" ] && [ -s "$tmp/plots/$f.svg" ] || { echo "FAIL plot: $f"; fails=$((fails + 1)); }
+  done
+  check plot-no-meas 0 "$bin" plot "$tmp/v.csv" -o "$tmp/plots2"
+  contains plot-no-meas "$tmp/err" "pred_vs_meas: skipped"
+fi
+check plot-no-gnuplot 1 env IOB_GNUPLOT=/nonexistent/gnuplot "$bin" plot "$small" -o "$tmp/plots3"
+[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "gnuplot not found" "$tmp/err" || { echo "FAIL plot-no-gnuplot: one line"; fails=$((fails + 1)); }
+expect_err plot-no-dir "no output folder" "$bin" plot "$small"
+expect_err plot-no-file "no record file given" "$bin" plot -o "$tmp/p"
 
 if [ "$fails" -gt 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"
