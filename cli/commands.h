@@ -20,5 +20,6 @@ int iob_cmd_kernels(int argc, char **argv);
 int iob_cmd_tune(int argc, char **argv);
 int iob_cmd_validate(int argc, char **argv);
 int iob_cmd_plot(int argc, char **argv);
+int iob_cmd_sim(int argc, char **argv);
 
 #endif

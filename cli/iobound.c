@@ -17,6 +17,7 @@ static const iob_command commands[] = {
     {"tune", iob_cmd_tune, "bound-guided auto-tuning on the GPU; the tuning database"},
     {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
     {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
+    {"sim", iob_cmd_sim, "replay a config's accesses through the L1/L2 cache simulator"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -1,5 +1,5 @@
 /* stages.c - the default stages of a sweep: configs and predictions from the dataflow model,
- * the simulator (wired in here, and only here, once it exists), and the GPU measurements that
+ * the simulator (wired in here, and only here), and the GPU measurements that
  * the worker process runs (iob_gpu_run for time and correctness, iob_gpu_measure for counters,
  * iob_gpu_cudnn for the baselines).
  *
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iobound/sim.h"
 #include "iobound/validate.h"
 
 /* bytes per L2 sector: the unit of the lts__t_sectors counters on every GPU since Volta */
@@ -106,11 +107,21 @@ iob_status iob_validate_predict(const iob_layer *L, const iob_config *cfg, const
 iob_status iob_validate_simulate(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                  double *levels, iob_error *err)
 {
-    /* Wire the simulator here when include/iobound/sim.h exists: run the config's trace
-     * through the machine's caches and copy its per-level bytes into levels (leave NAN what it
-     * does not count). Until then every record says "unavailable". */
-    (void)L, (void)cfg, (void)m, (void)levels;
-    return iob_error_set(err, IOB_ENOTSUP, "the cache simulator is not part of this build yet");
+    /* The config's trace through the machine's caches (sim/gpu_sim.c: L1 bypassed, the
+     * machine's L2, LRU). IOB_ENOTSUP while the algorithm has no trace generator. DRAM writes
+     * include the final flush of the dirty sectors (iob_sim_result.dram_write_flush_bytes is
+     * the part a counter range ending with the kernel would not see). */
+    iob_sim_result r;
+    iob_status st = iob_sim_layer(L, cfg, m, NULL, &r, err);
+    if (st)
+        return st;
+    for (int l = 0; l < IOB_LVL_COUNT; l++)
+        levels[l] = NAN;
+    levels[IOB_LVL_L2_READ] = (double)r.l2_read_bytes;
+    levels[IOB_LVL_L2_WRITE] = (double)r.l2_write_bytes;
+    levels[IOB_LVL_DRAM_READ] = (double)r.dram_read_bytes;
+    levels[IOB_LVL_DRAM_WRITE] = (double)r.dram_write_bytes;
+    return IOB_OK;
 }
 
 iob_status iob_validate_gpu_probe(iob_machine *machine, iob_error *err)

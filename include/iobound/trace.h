@@ -22,7 +22,9 @@ extern "C" {
 typedef struct iob_access {
     uint64_t addr;  /* byte address of a 32-byte sector (a multiple of 32) */
     uint8_t write;  /* 1 = store */
-    uint8_t stage;  /* 0 = not in a pipeline stage (e.g. the final stores) */
+    uint8_t stage;  /* 0 = not in a pipeline stage (e.g. the final stores). Consecutive stages
+                       must differ (e.g. 1 + s % 255): the simulator interleaves the resident
+                       blocks one run of equal `stage` values at a time (sim/gpu_sim.c) */
 } iob_access;
 
 /* Receives a block's accesses in batches; returns nonzero to stop the generator. */

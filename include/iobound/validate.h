@@ -264,7 +264,8 @@ iob_status iob_validate_configs(const iob_layer *L, iob_algo algo, const iob_mac
                                 size_t *count, iob_error *err);
 iob_status iob_validate_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                 double *levels, char *limiter, iob_error *err);
-/* The one place the simulator is wired in: returns IOB_ENOTSUP until the simulator exists. */
+/* The one place the simulator is wired in (iob_sim_layer); IOB_ENOTSUP for an algorithm with no
+ * trace generator. */
 iob_status iob_validate_simulate(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                  double *levels, iob_error *err);
 iob_status iob_validate_gpu_probe(iob_machine *machine, iob_error *err);
