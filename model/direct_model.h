@@ -1,0 +1,56 @@
+/* direct_model.h - the geometry of the direct kernel's dataflow (internal to model/ and gpu/):
+ * tile counts, the shared-memory layout of one pipeline stage, and which copies and shared-memory
+ * reads are vectorised. docs/model.md, section "Direct convolution", is the specification; the
+ * closed form (model/direct.c), the plan builder (gpu/host_direct.c) and the kernel
+ * (gpu/kernels/direct.cu, through the DIRECT_* macros the plan passes) all read it from here.
+ */
+#ifndef IOB_MODEL_DIRECT_MODEL_H
+#define IOB_MODEL_DIRECT_MODEL_H
+
+#include <stdint.h>
+
+#include "iobound/dataflow.h"
+
+typedef struct iob_direct_geom {
+    int64_t cg, kg;           /* C/G, K/G */
+    int64_t tiles_p, tiles_q; /* ceil(P/tile_p), ceil(Q/tile_q) */
+    int64_t tiles_k;          /* ceil(K/G / tile_k) */
+    int64_t chunks;           /* ceil(C/G / tile_c): pipeline stages of one group */
+    int64_t chunks_per_split; /* ceil(chunks / split_c) */
+    int64_t grid[3];          /* x: tiles_p*tiles_q, y: G*tiles_k, z: N*split_c */
+    int64_t grid_blocks;
+    int threads, tkt, tpt, tqt; /* threads and their split over k, p, q */
+    int ih, iw;               /* input patch of a full tile: rows, columns */
+    int vec_in;               /* 1: input copied in 16-byte pieces (W%4 == 0, tile_q*stride_w%4 == 0) */
+    int in_off;               /* columns between the 16-byte-aligned start of a patch row and its
+                                 first column ((-pad_left) mod 4 with vec_in, else 0) */
+    int iw_copy;              /* columns the copy writes per patch row (iw, or round4(off+iw)) */
+    int iw_pitch;             /* shared-memory row pitch of the patch (floats) */
+    int vec_f;                /* 1: filter copied in 16-byte pieces (K/G%4 == 0, tile_k%4 == 0) */
+    int vec_q;                /* 1: a thread's micro_q columns read with LDS.128 (1x1, stride 1) */
+    int vec_k;                /* 1: a thread's micro_k filter values read with LDS.128 */
+    int64_t in_stage_floats;  /* tile_c * ih * iw_pitch */
+    int64_t f_stage_floats;   /* tile_c * R * S * tile_k */
+    int64_t stage_floats;     /* round4(in + f): one pipeline buffer */
+    int64_t smem_bytes;       /* stages * stage_floats * 4 */
+    int wavefronts_in;        /* shared-memory wavefronts of one warp-wide patch read */
+    int x_distinct;           /* distinct patch columns one thread reads per (c, r) */
+    int64_t elems_out;        /* N*K*P*Q */
+    int64_t ws_plane;         /* floats of one split's partial plane: elems_out rounded to 32 */
+    int64_t ws_partial_bytes; /* split_c > 1: split_c * ws_plane * 4, else 0 */
+    int64_t ws_filter_bytes;  /* the filter reordered [G][C/G][R][S][K/G] */
+} iob_direct_geom;
+
+/* Fills g for a layer and a config whose tile and micro sizes are >= 1 (no resource checks).
+ * Pure arithmetic, no failure. */
+void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_geom *g);
+
+/* Threads of the split reduction kernel and the floats each handles. */
+#define IOB_DIRECT_REDUCE_THREADS 256
+
+/* Registers per thread the resource model expects ptxas to give a config (docs/model.md,
+ * calibration against ptxas for sm_90). */
+int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg,
+                             const iob_direct_geom *g);
+
+#endif
