@@ -114,6 +114,41 @@ static int patch_wavefronts(int tpt, int tqt, int64_t row_step, int col_step, in
     return total;
 }
 
+/* The patch pitch: the least of iw_copy .. iw_copy+31 (steps of 4 with 16-byte copies) whose
+ * warp-wide reads take the fewest wavefronts (the rows of a warp's lanes spread over the banks).
+ * Remembered per thread for the last few hundred shapes: the enumeration asks again and again. */
+typedef struct pitch_key {
+    int tpt, tqt, row_unit, iw_copy, step, col, width, pitch, wf;
+} pitch_key;
+static _Thread_local pitch_key pitch_cache[512];
+
+static void choose_pitch(int tpt, int tqt, int64_t row_unit, int iw_copy, int step, int col,
+                         int width, int *pitch_out, int *wf_out)
+{
+    unsigned h = (unsigned)(tpt * 131 + tqt * 31 + row_unit * 7 + iw_copy * 17 + step + col * 3 +
+                            width * 5) % 512u;
+    pitch_key *e = &pitch_cache[h];
+    if (e->tpt == tpt && e->tqt == tqt && e->row_unit == row_unit && e->iw_copy == iw_copy &&
+        e->step == step && e->col == col && e->width == width) {
+        *pitch_out = e->pitch;
+        *wf_out = e->wf;
+        return;
+    }
+    /* reading one row only is the least any pitch can do */
+    int least = patch_wavefronts(1, tqt, 0, col, width), best_wf = 1 << 30, best = iw_copy;
+    for (int pitch = iw_copy; pitch < iw_copy + 32 && best_wf > least; pitch += step) {
+        int wf = tpt == 1 || tqt >= 32 ? least
+                                       : patch_wavefronts(tpt, tqt, row_unit * pitch, col, width);
+        if (wf < best_wf) {
+            best_wf = wf;
+            best = pitch;
+        }
+    }
+    *e = (pitch_key){tpt, tqt, (int)row_unit, iw_copy, step, col, width, best, best_wf};
+    *pitch_out = best;
+    *wf_out = best_wf;
+}
+
 void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_geom *g)
 {
     memset(g, 0, sizeof *g);
@@ -141,22 +176,9 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     g->vec_q = g->vec_in && L->s == 1 && L->stride_w == 1 && cfg->micro_q % 4 == 0 &&
                g->in_off == 0;
     g->vec_k = cfg->micro_k % 4 == 0;
-    /* The patch pitch: the least of iw_copy .. iw_copy+31 (multiples of 4 with vec_in) whose
-     * warp-wide reads take the fewest wavefronts (rows of a warp's lanes spread over banks). */
     int step = g->vec_in ? 4 : 1, col = g->vec_q ? 1 : (int)L->stride_w, width = g->vec_q ? 4 : 1;
-    /* reading one row only is the least any pitch can do */
-    int least = patch_wavefronts(1, g->tqt, 0, col, width), best_wf = 1 << 30;
-    g->iw_pitch = g->iw_copy;
-    for (int pitch = g->iw_copy; pitch < g->iw_copy + 32 && best_wf > least; pitch += step) {
-        int64_t row_step = (int64_t)cfg->micro_p * L->stride_h * pitch;
-        int wf = g->tpt == 1 || g->tqt >= 32 ? least
-                                             : patch_wavefronts(g->tpt, g->tqt, row_step, col, width);
-        if (wf < best_wf) {
-            best_wf = wf;
-            g->iw_pitch = pitch;
-        }
-    }
-    g->wavefronts_in = best_wf;
+    choose_pitch(g->tpt, g->tqt, (int64_t)cfg->micro_p * L->stride_h, g->iw_copy, step, col,
+                 width, &g->iw_pitch, &g->wavefronts_in);
     g->in_stage_floats = (int64_t)cfg->tile_c * g->ih * g->iw_pitch;
     g->f_stage_floats = (int64_t)cfg->tile_c * L->r * L->s * cfg->tile_k;
     g->stage_floats = round_up(g->in_stage_floats + g->f_stage_floats, 4);
@@ -164,18 +186,33 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     if (g->vec_q) {
         g->x_distinct = cfg->micro_q;
     } else {
-        /* distinct offsets j*tqt*stride_w + s*dil_w over j < micro_q, s < S */
-        int64_t xs[8 * 64];
+        /* distinct offsets j*tqt*stride_w + s*dil_w over j < micro_q, s < S (a bitmap while
+         * the offsets stay below 4096, else pairwise) */
+        int64_t a = (int64_t)g->tqt * L->stride_w, d = L->dil_w;
+        int64_t span = (cfg->micro_q - 1) * a + (L->s - 1) * d;
         int n = 0;
-        for (int j = 0; j < cfg->micro_q; j++)
-            for (int64_t s = 0; s < L->s && n < 8 * 64; s++) {
-                int64_t x = (int64_t)j * g->tqt * L->stride_w + s * L->dil_w;
-                int dup = 0;
-                for (int i = 0; i < n && !dup; i++)
-                    dup = xs[i] == x;
-                if (!dup)
-                    xs[n++] = x;
-            }
+        if (span < 4096) {
+            uint64_t bits[64] = {0};
+            for (int j = 0; j < cfg->micro_q; j++)
+                for (int64_t s = 0; s < L->s; s++) {
+                    int64_t x = j * a + s * d;
+                    uint64_t bit = 1ull << (x % 64);
+                    n += !(bits[x / 64] & bit);
+                    bits[x / 64] |= bit;
+                }
+        } else {
+            /* j*a + s*d = j'*a + s'*d needs (j-j')*a = (s'-s)*d: with a > span of the taps the
+             * offsets are all distinct */
+            n = cfg->micro_q * (int)L->s;
+            if (a <= (L->s - 1) * d)
+                for (int j = 0; j < cfg->micro_q; j++)
+                    for (int64_t s = 0; s < L->s; s++)
+                        for (int j2 = 0; j2 < j; j2++)
+                            if ((j - j2) * a % d == 0 && s + (j - j2) * a / d < L->s) {
+                                n--;
+                                break;
+                            }
+        }
         g->x_distinct = n;
     }
     g->elems_out = L->n * L->k * L->p * L->q;
@@ -372,70 +409,150 @@ typedef struct direct_counts {
     int64_t block_chunks;         /* sum over blocks of the chunks each walks */
 } direct_counts;
 
-static void count_traffic(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g,
-                          direct_counts *c)
+/* The three sums of count_traffic depend on few config fields each (input: tile_p, tile_q,
+ * tile_c; filter: tile_k, tile_c; stores: tile_k, tile_p, tile_q), while an enumeration asks for
+ * tens of thousands of configs of one layer: each thread remembers them for the last layer it
+ * saw (a direct-mapped table per sum; a collision only recomputes). */
+#define MEMO_SIZE 1024
+typedef struct memo_entry {
+    int a, b, c, valid;
+    int64_t v0, v1;
+} memo_entry;
+typedef struct memo {
+    int64_t shape[19];
+    memo_entry in[MEMO_SIZE], f[MEMO_SIZE], out[MEMO_SIZE];
+} memo;
+static _Thread_local memo *memo_tls;
+
+static memo *memo_for(const iob_layer *L)
+{
+    int64_t shape[19] = {L->n, L->c, L->h, L->w, L->k, L->r, L->s, L->stride_h, L->stride_w,
+                         L->pad_top, L->pad_bottom, L->pad_left, L->pad_right, L->dil_h,
+                         L->dil_w, L->groups, L->p, L->q, 1};
+    if (!memo_tls) {
+        /* one per thread, kept for the thread's life (a few hundred KiB) */
+        memo_tls = calloc(1, sizeof *memo_tls);
+        if (!memo_tls)
+            return NULL;
+    }
+    if (memcmp(memo_tls->shape, shape, sizeof shape)) {
+        memset(memo_tls, 0, sizeof *memo_tls);
+        memcpy(memo_tls->shape, shape, sizeof shape);
+    }
+    return memo_tls;
+}
+
+static memo_entry *memo_slot(memo_entry *table, int a, int b, int c, int *hit)
+{
+    unsigned h = ((unsigned)a * 2654435761u ^ (unsigned)b * 40503u ^ (unsigned)c * 97u) % MEMO_SIZE;
+    memo_entry *e = &table[h];
+    *hit = e->valid && e->a == a && e->b == b && e->c == c;
+    if (!*hit) {
+        e->a = a;
+        e->b = b;
+        e->c = c;
+        e->valid = 0;
+    }
+    return e;
+}
+
+/* Fills c; IOB_ENOTSUP when the edge tiles come in more shapes than the histograms hold
+ * (padding of thousands of tiles), rather than a wrong count. */
+static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
+                                const iob_direct_geom *g, direct_counts *c, iob_error *err)
 {
     memset(c, 0, sizeof *c);
     int64_t HW = L->h * L->w, PQ = L->p * L->q, RS = L->r * L->s;
-    hist chunks, rows, cols;
+    memo *mm = memo_for(L);
+    int hit = 0, overflow = 0;
+
     /* input: TK k-tiles load each (image, group, chunk, pixel tile) patch */
-    chunk_hist(L, cfg, g, HW, L->n, &chunks);
-    window_hist(L->p, cfg->tile_p, L->stride_h, L->r, L->dil_h, L->pad_top, L->h, L->w, &rows);
-    window_hist(L->q, cfg->tile_q, L->stride_w, L->s, L->dil_w, L->pad_left, L->w, 1, &cols);
-    c->in_sectors = g->tiles_k * sum_boxes(&chunks, &rows, &cols, L->w, HW);
-    int64_t sum_hn = 0, sum_wn = 0;
-    for (int i = 0; i < rows.n; i++)
-        for (int r = 0; r < 8; r++)
-            sum_hn += rows.len[i] * rows.cnt[i][r];
-    /* columns the copy reads: widened to 16-byte pieces when vec_in */
-    for (int64_t q0 = 0; q0 < L->q; q0 += cfg->tile_q) {
-        int64_t t = iob_min64(cfg->tile_q, L->q - q0);
-        int64_t a = q0 * L->stride_w - L->pad_left;
-        int64_t lo = iob_max64(a, 0);
-        int64_t hi = iob_min64(L->w, a + (t - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1);
-        if (hi > lo)
-            sum_wn += g->vec_in ? round_up(hi, 4) - (lo / 4) * 4 : hi - lo;
+    memo_entry tmp_in = {0}, *e = mm ? memo_slot(mm->in, cfg->tile_p, cfg->tile_q, cfg->tile_c,
+                                                  &hit)
+                                     : &tmp_in;
+    if (!hit) {
+        hist chunks, rows, cols;
+        chunk_hist(L, cfg, g, HW, L->n, &chunks);
+        window_hist(L->p, cfg->tile_p, L->stride_h, L->r, L->dil_h, L->pad_top, L->h, L->w,
+                    &rows);
+        window_hist(L->q, cfg->tile_q, L->stride_w, L->s, L->dil_w, L->pad_left, L->w, 1, &cols);
+        overflow |= chunks.overflow | rows.overflow | cols.overflow;
+        e->v0 = sum_boxes(&chunks, &rows, &cols, L->w, HW);
+        int64_t sum_hn = 0, sum_wn = 0;
+        for (int i = 0; i < rows.n; i++)
+            for (int r = 0; r < 8; r++)
+                sum_hn += rows.len[i] * rows.cnt[i][r];
+        /* columns the copy reads: widened to 16-byte pieces when vec_in */
+        for (int64_t q0 = 0; q0 < L->q; q0 += cfg->tile_q) {
+            int64_t t = iob_min64(cfg->tile_q, L->q - q0);
+            int64_t a = q0 * L->stride_w - L->pad_left;
+            int64_t lo = iob_max64(a, 0);
+            int64_t hi = iob_min64(L->w, a + (t - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1);
+            if (hi > lo)
+                sum_wn += g->vec_in ? round_up(hi, 4) - (lo / 4) * 4 : hi - lo;
+        }
+        e->v1 = sum_hn * sum_wn;
+        e->valid = !overflow;
     }
-    c->in_floats = g->tiles_k * L->n * L->c * sum_hn * sum_wn;
+    c->in_sectors = g->tiles_k * e->v0;
+    c->in_floats = g->tiles_k * L->n * L->c * e->v1;
 
     /* filter (reordered [G][C/G][R][S][K/G]): per stage tile_c*R*S runs of tile_k, K/G apart */
-    hist fchunks, ktiles;
-    chunk_hist(L, cfg, g, RS * g->kg, 1, &fchunks);
-    ktiles.n = 0;
-    ktiles.overflow = 0;
-    for (int64_t k0 = 0; k0 < g->kg; k0 += cfg->tile_k)
-        hist_add(&ktiles, iob_min64(cfg->tile_k, g->kg - k0), mod8(k0), 1);
-    int64_t fsum = 0;
-    for (int i = 0; i < fchunks.n; i++)
-        for (int j = 0; j < ktiles.n; j++) {
-            int64_t ab[8], f[8];
-            conv8(fchunks.cnt[i], ktiles.cnt[j], ab);
-            box_sectors(1, fchunks.len[i] * RS, ktiles.len[j], g->kg, 0, f);
-            for (int r = 0; r < 8; r++)
-                fsum += ab[r] * f[r];
-        }
+    memo_entry tmp_f = {0};
+    e = mm ? memo_slot(mm->f, cfg->tile_k, cfg->tile_c, 0, &hit) : &tmp_f;
+    if (!hit) {
+        hist fchunks, ktiles;
+        chunk_hist(L, cfg, g, RS * g->kg, 1, &fchunks);
+        ktiles.n = 0;
+        ktiles.overflow = 0;
+        for (int64_t k0 = 0; k0 < g->kg; k0 += cfg->tile_k)
+            hist_add(&ktiles, iob_min64(cfg->tile_k, g->kg - k0), mod8(k0), 1);
+        overflow |= fchunks.overflow | ktiles.overflow;
+        int64_t fsum = 0;
+        for (int i = 0; i < fchunks.n; i++)
+            for (int j = 0; j < ktiles.n; j++) {
+                int64_t ab[8], f[8];
+                conv8(fchunks.cnt[i], ktiles.cnt[j], ab);
+                box_sectors(1, fchunks.len[i] * RS, ktiles.len[j], g->kg, 0, f);
+                for (int r = 0; r < 8; r++)
+                    fsum += ab[r] * f[r];
+            }
+        e->v0 = fsum;
+        e->valid = !overflow;
+    }
     int64_t pixel_tiles = g->tiles_p * g->tiles_q;
-    c->f_sectors = fsum * L->n * pixel_tiles;
+    c->f_sectors = e->v0 * L->n * pixel_tiles;
     c->f_floats = L->c * RS * g->kg * L->n * pixel_tiles;
     c->block_chunks = g->tiles_k * pixel_tiles * L->n * L->groups * g->chunks;
 
-    /* stores: each block its tile_k x tile_p x tile_q box, into the output or its split plane */
-    hist kout, prow, pcol;
-    kout.n = 0;
-    kout.overflow = 0;
-    int64_t img[8];
-    progression_hist(0, mulmod8(L->k, PQ), L->n, img);
-    int64_t ktail = g->kg - (g->tiles_k - 1) * cfg->tile_k;
-    for (int64_t gi = 0; gi < L->groups; gi++)
-        for (int64_t kt = 0; kt < g->tiles_k; kt++) {
-            int64_t tk = kt == g->tiles_k - 1 ? ktail : cfg->tile_k;
-            hist_add(&kout, tk, mulmod8(gi * g->kg + kt * cfg->tile_k, PQ), 1);
-        }
-    for (int i = 0; i < kout.n; i++)
-        conv8(kout.cnt[i], img, kout.cnt[i]);
-    tile_hist(L->p, cfg->tile_p, L->q, &prow);
-    tile_hist(L->q, cfg->tile_q, 1, &pcol);
-    c->out_sectors = cfg->split_c * sum_boxes(&kout, &prow, &pcol, L->q, PQ);
+    /* stores: each block its tile_k x tile_p x tile_q box, into the output or its split plane
+     * (planes are 32-float aligned, so every split has the output's residues) */
+    memo_entry tmp_o = {0};
+    e = mm ? memo_slot(mm->out, cfg->tile_k, cfg->tile_p, cfg->tile_q, &hit) : &tmp_o;
+    if (!hit) {
+        hist kout, prow, pcol;
+        kout.n = 0;
+        kout.overflow = 0;
+        int64_t img[8];
+        progression_hist(0, mulmod8(L->k, PQ), L->n, img);
+        int64_t ktail = g->kg - (g->tiles_k - 1) * cfg->tile_k;
+        for (int64_t gi = 0; gi < L->groups; gi++)
+            for (int64_t kt = 0; kt < g->tiles_k; kt++) {
+                int64_t tk = kt == g->tiles_k - 1 ? ktail : cfg->tile_k;
+                hist_add(&kout, tk, mulmod8(gi * g->kg + kt * cfg->tile_k, PQ), 1);
+            }
+        for (int i = 0; i < kout.n; i++)
+            conv8(kout.cnt[i], img, kout.cnt[i]);
+        tile_hist(L->p, cfg->tile_p, L->q, &prow);
+        tile_hist(L->q, cfg->tile_q, 1, &pcol);
+        overflow |= kout.overflow | prow.overflow | pcol.overflow;
+        e->v0 = sum_boxes(&kout, &prow, &pcol, L->q, PQ);
+        e->valid = !overflow;
+    }
+    c->out_sectors = cfg->split_c * e->v0;
+    if (overflow)
+        return iob_error_set(err, IOB_ENOTSUP, "the edge tiles of this layer come in more than "
+                             "%d shapes (padding of many tiles): no closed-form count", HIST_MAX);
 
     if (cfg->split_c > 1) {
         int64_t blocks = iob_ceil_div(g->elems_out, IOB_DIRECT_REDUCE_THREADS);
@@ -445,6 +562,7 @@ static void count_traffic(const iob_layer *L, const iob_config *cfg, const iob_d
         c->red_read = cfg->split_c * per;
         c->red_write = per;
     }
+    return IOB_OK;
 }
 
 /* ---- resources and feasibility ---------------------------------------------------------- */
@@ -555,11 +673,12 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
 static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                  const iob_resources *res, iob_traffic *t, iob_error *err)
 {
-    (void)err;
     iob_direct_geom g;
     iob_direct_geom_get(L, cfg, &g);
     direct_counts c;
-    count_traffic(L, cfg, &g, &c);
+    iob_status st = count_traffic(L, cfg, &g, &c, err);
+    if (st)
+        return st;
     const uint64_t sb = (uint64_t)m->sector_bytes;
     t->l2_read_sectors = (uint64_t)(c.in_sectors + c.f_sectors + c.red_read);
     t->l2_write_sectors = (uint64_t)(c.out_sectors + c.red_write);
@@ -700,23 +819,37 @@ static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, io
         for (int b = 0; b < ntp; b++)
             for (int c = 0; c < ntq; c++) {
                 int tk = tk_v[a], tp = tp_v[b], tq = tq_v[c];
-                if (tp * tq > 512)
+                /* at least 16 pixels (or the whole image) and at most 512 per block; rows of at
+                 * least 4 columns (one sector of 8 floats is read by 4 to 8 columns) */
+                if (tp * tq > 512 || tp * tq < (L->p * L->q < 16 ? L->p * L->q : 16) ||
+                    (tq < 4 && L->q >= 4 && L->p * L->q >= 16))
                     continue;
                 int64_t base = iob_ceil_div(L->p, tp) * iob_ceil_div(L->q, tq) * L->groups *
                                iob_ceil_div(kg, tk) * L->n;
                 for (int d = 0; d < ntc; d++)
                     for (int split = 1; split <= 64; split *= 2) {
                         int64_t chunks = iob_ceil_div(cg, tc_v[d]);
-                        if (split > 1 && (split > chunks || base * (split / 2) >= 2 * m->sm_count))
+                        /* split the channels only until one wave of blocks is reached */
+                        if (split > 1 && (split > chunks || base * (split / 2) >= m->sm_count))
                             break;
                         for (int i = 0; i < 4; i++)
                             for (int j = 0; j < 3; j++)
                                 for (int k = 0; k < 4; k++) {
                                     int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k];
-                                    if (tk % mk || tp % mp || tq % mq || mk * mp * mq > 64)
+                                    /* register tiles of 8 to 64 outputs (4 for odd
+                                     * tiles), no taller than wide, even sides where the tile
+                                     * is even, 32 to 512 threads */
+                                    int acc = mk * mp * mq;
+                                    int odd = tk % 2 || tq % 2;
+                                    /* a tile of fewer than 256 outputs (small layers) may
+                                     * have fewer threads and smaller register tiles */
+                                    int small = tk * tp * tq < 256;
+                                    if (tk % mk || tp % mp || tq % mq || acc > 64 ||
+                                        acc < (small ? 2 : odd ? 4 : 8) || mp > mq ||
+                                        (mk == 1 && tk % 2 == 0) || (mq == 1 && tq % 2 == 0))
                                         continue;
                                     int threads = (tk / mk) * (tp / mp) * (tq / mq);
-                                    if (threads < 32 || threads > m->threads_per_block_max)
+                                    if ((threads < 32 && !small) || threads > 512)
                                         continue;
                                     for (int st = 1; st <= 3; st++) {
                                         if (n == cap) {

@@ -151,7 +151,7 @@ static void test_every_config_matches_trace(void **state)
 {
     (void)state;
     iob_machine m = h100();
-    size_t total = 0;
+    size_t total = 0, split = 0, vec_q = 0, vec_in = 0, clipped = 0;
     for (size_t li = 0; li < sizeof small_layers / sizeof small_layers[0]; li++) {
         iob_layer L = layer(small_layers[li]);
         iob_config *all;
@@ -160,8 +160,6 @@ static void test_every_config_matches_trace(void **state)
         assert_int_equal(iob_dataflow_enumerate(&L, IOB_ALGO_DIRECT, &m, &all, &n, &err), IOB_OK);
         assert_true(n > 0);
         for (size_t i = 0; i < n; i++) {
-            if (all[i].stages != 2)
-                continue; /* stages change neither traffic nor the loop nest */
             iob_traffic t;
             if (iob_dataflow_predict(&L, &all[i], &m, &t, &err))
                 fail_msg("predict: %s", err.msg);
@@ -187,11 +185,18 @@ static void test_every_config_matches_trace(void **state)
                                  (uint64_t)(all[i].tile_c * (g.ih * g.iw_copy + L.r * L.s *
                                                                                   all[i].tile_k)));
             total++;
+            split += all[i].split_c > 1;
+            vec_q += g.vec_q;
+            vec_in += g.vec_in;
+            clipped += L.p % all[i].tile_p || L.q % all[i].tile_q || L.c % all[i].tile_c;
         }
         free(all);
     }
-    print_message("%zu configs checked against the trace\n", total);
-    assert_true(total > 500);
+    print_message("%zu configs checked against the trace: %zu split, %zu with 16-byte input "
+                  "copies, %zu reading LDS.128 columns, %zu with clipped tiles or chunks\n",
+                  total, split, vec_in, vec_q, clipped);
+    assert_true(total > 10000);
+    assert_true(split > 100 && vec_q > 100 && vec_in > 1000 && clipped > 1000);
 }
 
 /* vgg16.conv3_2 at batch 32 with a 64 x 8 x 16 tile, worked by hand in docs/model.md */
