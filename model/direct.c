@@ -70,6 +70,10 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
 #include "model/direct_model.h"
 
 #define SECTOR_FLOATS 8
+/* register estimate: accumulators + min(operands of one (c, r) step, REGS_OPS_MAX) + REGS_BASE,
+ * fitted to ptxas (CUDA 13.0, sm_90) on 54 configs: docs/model.md, "Registers" */
+#define REGS_BASE 24
+#define REGS_OPS_MAX 40
 
 static int64_t round_up(int64_t a, int64_t b) { return iob_ceil_div(a, b) * b; }
 static int gcd_int(int a, int b)
@@ -181,7 +185,8 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
                  width, &g->iw_pitch, &g->wavefronts_in);
     g->in_stage_floats = (int64_t)cfg->tile_c * g->ih * g->iw_pitch;
     g->f_stage_floats = (int64_t)cfg->tile_c * L->r * L->s * cfg->tile_k;
-    g->stage_floats = round_up(g->in_stage_floats + g->f_stage_floats, 4);
+    g->f_off = round_up(g->in_stage_floats, 4);
+    g->stage_floats = round_up(g->f_off + g->f_stage_floats, 4);
     g->smem_bytes = (int64_t)cfg->stages * g->stage_floats * 4;
     if (g->vec_q) {
         g->x_distinct = cfg->micro_q;
@@ -223,12 +228,12 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
 
 int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g)
 {
-    /* accumulators + one tap's operands (micro_k filter values, micro_p x micro_q inputs) +
-     * addressing and loop state; calibrated against ptxas (docs/model.md). */
-    (void)L;
-    (void)g;
+    /* accumulators + the operands of one (c, r) step that the compiler keeps live at once
+     * (micro_p x the distinct patch columns, S x micro_k filter values; ptxas interleaves loads
+     * and FFMAs beyond about 40 of them) + addressing and loop state. */
     int acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
-    int regs = acc + cfg->micro_k + cfg->micro_p * cfg->micro_q + 28;
+    int ops = cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k;
+    int regs = acc + (ops < REGS_OPS_MAX ? ops : REGS_OPS_MAX) + REGS_BASE;
     return (int)round_up(regs, 8);
 }
 

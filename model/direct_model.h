@@ -31,7 +31,8 @@ typedef struct iob_direct_geom {
     int vec_k;                /* 1: a thread's micro_k filter values read with LDS.128 */
     int64_t in_stage_floats;  /* tile_c * ih * iw_pitch */
     int64_t f_stage_floats;   /* tile_c * R * S * tile_k */
-    int64_t stage_floats;     /* round4(in + f): one pipeline buffer */
+    int64_t f_off;            /* round4(in_stage_floats): where the filter slice starts */
+    int64_t stage_floats;     /* round4(f_off + f_stage_floats): one pipeline buffer */
     int64_t smem_bytes;       /* stages * stage_floats * 4 */
     int wavefronts_in;        /* shared-memory wavefronts of one warp-wide patch read */
     int x_distinct;           /* distinct patch columns one thread reads per (c, r) */

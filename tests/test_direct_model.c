@@ -221,8 +221,9 @@ static void test_resources_by_hand(void **state)
     assert_int_equal(res.threads, 128);
     assert_int_equal(res.smem_bytes, 2 * (8 * 10 * 28 + 8 * 9 * 64) * 4);
     assert_int_equal(res.grid_blocks, 7 * 4 * 4 * 32);
-    assert_int_equal(res.regs_per_thread, 112);
-    assert_int_equal(res.blocks_per_sm, 4); /* registers: 4 x 14336; shared: 4 x 55808 */
+    /* 64 accumulators + min(2 x 12 patch columns + 3 x 8 filter values, 40) + 24 */
+    assert_int_equal(res.regs_per_thread, 128);
+    assert_int_equal(res.blocks_per_sm, 4); /* registers: 4 x 16384; shared: 4 x 55808 */
     assert_int_equal(res.waves, 7);
     assert_int_equal(res.workspace_bytes, 256 * 256 * 9 * 4);
     assert_int_equal(res.kernels, 1);
