@@ -62,12 +62,12 @@ static_assert(TILE_K % MICRO_K == 0 && TILE_P % MICRO_P == 0 && TILE_Q % MICRO_Q
               "tiles must be multiples of the micro tiles");
 static_assert(STAGES >= 1 && STAGES <= 4, "1 to 4 stages");
 
-constexpr int FFMA_PER_C = LAYER_S * MICRO_K * MICRO_P * MICRO_Q;
-/* channels per unrolled step: the largest power of two up to 4 that divides TILE_C and keeps
- * the step within C_UNROLL_FFMA FFMAs (no remainder loop) */
-constexpr int C_UNROLL_FFMA = 256;
-constexpr int c_unroll(int u) { return u <= 1 ? 1 : (TILE_C % u == 0 && u * FFMA_PER_C <= C_UNROLL_FFMA) ? u : c_unroll(u / 2); }
-constexpr int C_UNROLL = c_unroll(4);
+/* channels per unrolled step: 4, 2 or 1, the largest that divides TILE_C and keeps the step
+ * within 256 FFMAs (no remainder loop; longer steps made ptxas hoist loads and double the
+ * registers of small micro tiles, docs/model.md "Registers") */
+#define FFMA_PER_C (LAYER_S * MICRO_K * MICRO_P * MICRO_Q)
+#define C_UNROLL                                                                             \
+    (TILE_C % 4 == 0 && 4 * FFMA_PER_C <= 256 ? 4 : TILE_C % 2 == 0 && 2 * FFMA_PER_C <= 256 ? 2 : 1)
 
 __device__ __forceinline__ unsigned smem_addr(const void *p)
 {
