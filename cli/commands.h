@@ -13,5 +13,6 @@ typedef struct iob_command {
 int iob_cmd_bound(int argc, char **argv);
 int iob_cmd_nets(int argc, char **argv);
 int iob_cmd_machines(int argc, char **argv);
+int iob_cmd_dataflow(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@ static const iob_command commands[] = {
     {"bound", iob_cmd_bound, "I/O lower bounds of every algorithm for layers (the default)"},
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
+    {"dataflow", iob_cmd_dataflow, "configs of a dataflow: resources, predicted traffic and time"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -674,6 +674,10 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
 #define L2_BYTES_PER_CLOCK_PER_SM 64.0
 #define LAUNCH_S 2.5e-6       /* per kernel launch, back to back on one stream */
 #define WARPS_TO_HIDE_LATENCY 8 /* resident warps per SM below which issue stalls (heuristic) */
+#define MEM_LATENCY_CYCLES 600.0 /* a stage's cp.async round trip through L2 (heuristic) */
+#define COPY_INSTR 16.0          /* instructions per cp.async with its address and bounds
+                                    arithmetic (read off the SASS of direct.cu, sm_90) */
+#define STAGE_INSTR 40.0         /* barrier, wait_group and loop bookkeeping per stage */
 
 static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                  const iob_resources *res, iob_traffic *t, iob_error *err)
@@ -737,23 +741,34 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
     double per_sm_blocks = (double)iob_ceil_div(g.grid_blocks, m->sm_count);
     double resident = per_sm_blocks < res->blocks_per_sm ? per_sm_blocks : res->blocks_per_sm;
     double active_sms = g.grid_blocks < m->sm_count ? (double)g.grid_blocks : m->sm_count;
-    double lat = resident * warps / WARPS_TO_HIDE_LATENCY;
-    if (lat > 1)
-        lat = 1;
-    /* issue share of FFMA among the inner loop's instructions, relative to an SGEMM's
-     * 8x8 tile (64 FFMA per 4 LDS.128 and ~2 others), which reaches fp32_measured */
-    double ffma_cr = (double)(L->s * cfg->micro_k * cfg->micro_p * cfg->micro_q);
-    double lds_cr = (double)cfg->micro_p * (g.vec_q ? g.x_distinct / 4.0 : g.x_distinct) +
-                    (double)L->s * (g.vec_k ? cfg->micro_k / 4.0 : cfg->micro_k);
-    double issue = (ffma_cr / (ffma_cr + lds_cr + 2.0)) / (64.0 / 70.0);
+    /* Issue: per thread and stage, FFMAs against everything else the thread issues (the
+     * loop's LDS, the copy's cp.async with their address arithmetic, the barrier and pipeline
+     * bookkeeping), relative to an SGEMM's 8x8 tile (64 FFMA per 4 LDS.128 and 2 others), the
+     * mix that reaches fp32_measured. */
+    double instr_in = g.vec_q ? g.x_distinct / 4.0 : g.x_distinct;
+    double instr_f = g.vec_k ? cfg->micro_k / 4.0 : cfg->micro_k;
+    double ffma_st = (double)(tc * RS * cfg->micro_k * cfg->micro_p * cfg->micro_q);
+    double lds_st = (double)(tc * L->r) * (cfg->micro_p * instr_in + L->s * instr_f);
+    double copies = ((double)tc * g.ih * g.iw_copy / (g.vec_in ? 4 : 1) +
+                     (double)g.f_stage_floats / (g.vec_f ? 4 : 1)) / g.threads;
+    double issue = ffma_st / (ffma_st + lds_st + COPY_INSTR * copies + STAGE_INSTR) / (64.0 / 70.0);
     if (issue > 1)
         issue = 1;
+    /* Latency: a stage's loads take MEM_LATENCY_CYCLES; they hide behind the compute of the
+     * other resident blocks and, with stages > 1, of this block's stages already loaded.
+     * Below WARPS_TO_HIDE_LATENCY resident warps the FFMA and LDS latencies show too. */
+    double tc_cycles = ffma_st * g.threads / 128.0; /* a stage's FFMAs alone on an SM */
+    double in_flight = resident * (cfg->stages > 1 ? cfg->stages - 1 : 1);
+    double lat = in_flight * tc_cycles / (tc_cycles + MEM_LATENCY_CYCLES);
+    double lat_warps = resident * warps / WARPS_TO_HIDE_LATENCY;
+    if (lat_warps < lat)
+        lat = lat_warps;
+    if (lat > 1)
+        lat = 1;
     double rate_sm = iob_machine_fp32_rate(m) / m->sm_count * issue * lat;
     double block_flops = 2.0 * (double)t->ffma / (double)g.grid_blocks;
     t->time_flop_s = per_sm_blocks * block_flops / rate_sm;
     /* shared memory: wavefronts of the inner loop (broadcast filter reads take one) */
-    double instr_in = g.vec_q ? g.x_distinct / 4.0 : g.x_distinct;
-    double instr_f = g.vec_k ? cfg->micro_k / 4.0 : cfg->micro_k;
     double wf_cr = (double)cfg->micro_p * instr_in * g.wavefronts_in + (double)L->s * instr_f;
     double block_wf = wf_cr * warps * (double)tc * L->r *
                           ((double)c.block_chunks / (double)g.grid_blocks) +
