@@ -904,13 +904,10 @@ static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, io
     return IOB_OK;
 }
 
-iob_status iob_direct_relaxed(const iob_layer *L, const iob_machine *m, iob_objective obj,
-                              iob_config *seed, iob_error *err);
-
 const iob_dataflow_ops iob_direct_dataflow = {
     .algo = IOB_ALGO_DIRECT,
     .check = direct_check,
     .predict = direct_predict,
     .candidates = direct_candidates,
-    .relaxed = NULL,
+    .relaxed = iob_direct_relaxed,
 };

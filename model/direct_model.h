@@ -54,4 +54,23 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
 int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg,
                              const iob_direct_geom *g);
 
+/* The continuous relaxation (model/optimize.c): the real tile (tile_k, tile_p, tile_q) that
+ * minimises the relaxed traffic under the register and shared-memory constraints, and that
+ * traffic in floats (may be NULL). IOB_ENOMEM only. */
+iob_status iob_direct_relax_continuous(const iob_layer *L, const iob_machine *m, double tile[3],
+                                       double *floats, iob_error *err);
+
+/* The relaxed traffic (floats) of a real tile {tile_k, tile_p, tile_q} (formula in
+ * model/optimize.c). */
+double iob_direct_relax_floats(const iob_layer *L, const iob_machine *m, const double tile[3]);
+
+/* The best config (under obj) among those of the space whose tile sides bracket the relaxed
+ * optimum (the nearest values below and above on each side). IOB_EINFEASIBLE if none fits. */
+iob_status iob_direct_relaxed(const iob_layer *L, const iob_machine *m, iob_objective obj,
+                              iob_config *seed, iob_error *err);
+
+/* The direct dataflow's operations (model/direct.c). */
+struct iob_dataflow_ops;
+extern const struct iob_dataflow_ops iob_direct_dataflow;
+
 #endif
