@@ -14,12 +14,19 @@
 #include <time.h>
 
 #include "iobound/dataflow.h"
+#include "model/direct_model.h"
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
@@ -45,49 +52,62 @@ int main(int argc, char **argv)
         return 2;
     }
     iob_bound_opts bo = iob_bound_opts_for(&m, 4);
-    printf("| layer | n | configs | enumerate ms | predict all ms | best (traffic) | "
-           "SM<->L2 MB | bound MB | ratio | leading MB | ratio to leading | compulsory MB | "
-           "best (time) | time us | limiter |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("## Best direct config by predicted SM<->L2 traffic, against the bound (%s)\n\n", mname);
+    printf("| layer | n | configs | enumerate ms | enumerate + predict ms | best config (traffic) | "
+           "SM<->L2 MB | input / filter / stores MB | bound MB | ratio | leading term MB | "
+           "ratio to leading | compulsory MB |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    char timebuf[24][512];
+    int ntime = 0;
     for (size_t li = 0; li < list.count; li++) {
         iob_layer L = list.items[li];
-        if (batch) {
+        if (batch)
             L.n = batch;
-        }
         if (only3 && !(L.r == 3 && L.s == 3))
             continue;
-        iob_config *all;
-        size_t n;
-        double t0 = now();
-        if (iob_dataflow_enumerate(&L, IOB_ALGO_DIRECT, &m, &all, &n, &err)) {
-            fprintf(stderr, "bench_dataflow: %s\n", err.msg);
-            return 1;
-        }
-        double t1 = now();
+        iob_config *all = NULL;
+        size_t n = 0;
+        double t_enum[5], t_all[5];
         size_t bi = 0, ti = 0;
-        double bv = 0, tv = 0;
-        iob_traffic bt, tt, x;
+        double bv = 0, tv = 0, bt_time = 0;
+        iob_traffic tt;
         memset(&tt, 0, sizeof tt);
-        memset(&bt, 0, sizeof bt);
-        for (size_t i = 0; i < n; i++) {
-            if (iob_dataflow_predict(&L, &all[i], &m, &x, &err))
-                continue;
-            double v = (double)(x.l2_read_bytes + x.l2_write_bytes);
-            if (i == 0 || v < bv) {
-                bv = v;
-                bi = i;
-                bt = x;
+        for (int rep = 0; rep < 5; rep++) {
+            free(all);
+            double t0 = now();
+            if (iob_dataflow_enumerate(&L, IOB_ALGO_DIRECT, &m, &all, &n, &err)) {
+                fprintf(stderr, "bench_dataflow: %s\n", err.msg);
+                return 1;
             }
-            if (i == 0 || x.time_s < tv) {
-                tv = x.time_s;
-                ti = i;
-                tt = x;
+            double t1 = now();
+            iob_traffic x;
+            for (size_t i = 0; i < n; i++) {
+                if (iob_dataflow_predict(&L, &all[i], &m, &x, &err))
+                    continue;
+                double v = (double)(x.l2_read_bytes + x.l2_write_bytes);
+                /* ties on traffic: the faster */
+                if (i == 0 || v < bv || (v == bv && x.time_s < bt_time)) {
+                    bv = v;
+                    bi = i;
+                    bt_time = x.time_s;
+                }
+                if (i == 0 || x.time_s < tv) {
+                    tv = x.time_s;
+                    ti = i;
+                    tt = x;
+                }
             }
+            double t2 = now();
+            t_enum[rep] = (t1 - t0) * 1e3;
+            t_all[rep] = (t2 - t0) * 1e3;
         }
-        double t2 = now();
+        qsort(t_enum, 5, sizeof t_enum[0], cmp_double);
+        qsort(t_all, 5, sizeof t_all[0], cmp_double);
         iob_bound b[4];
         int nb;
-        if (iob_bound_layer(&L, IOB_ALGO_DIRECT, &bo, b, 4, &nb, &err)) {
+        int64_t sec[5];
+        if (iob_bound_layer(&L, IOB_ALGO_DIRECT, &bo, b, 4, &nb, &err) ||
+            iob_direct_sectors(&L, &all[bi], sec, &err)) {
             fprintf(stderr, "bench_dataflow: %s\n", err.msg);
             return 1;
         }
@@ -95,14 +115,22 @@ int main(int argc, char **argv)
         iob_config_format(&all[bi], cb, sizeof cb);
         iob_config_format(&all[ti], ct, sizeof ct);
         double bound = b[0].bound_gpu * 4, lead = b[0].leading * 4, comp = b[0].compulsory * 4;
-        printf("| %s | %lld | %zu | %.2f | %.2f | %s | %.1f | %.1f | %.2f | %.1f | %.2f | %.1f | "
-               "%s | %.1f | %s |\n",
-               L.name, (long long)L.n, n, (t1 - t0) * 1e3, (t2 - t1) * 1e3, cb + 12, bv / 1e6,
-               bound / 1e6, bv / bound, lead / 1e6, bv / lead, comp / 1e6, ct + 12, tv * 1e6,
-               tt.time_limiter);
-        (void)bt;
+        printf("| %s | %lld | %zu | %.1f | %.1f | %s | %.1f | %.1f / %.1f / %.1f | %.1f | %.2f | "
+               "%.1f | %.2f | %.1f |\n",
+               L.name, (long long)L.n, n, t_enum[2], t_all[2], cb + 12, bv / 1e6,
+               sec[0] * 32 / 1e6, sec[1] * 32 / 1e6, (sec[2] + sec[3] + sec[4]) * 32 / 1e6,
+               bound / 1e6, bv / bound, lead / 1e6, bv / lead, comp / 1e6);
+        if (ntime < 24)
+            snprintf(timebuf[ntime++], sizeof timebuf[0], "| %s | %lld | %s | %.1f | %s | %.2f |",
+                     L.name, (long long)L.n, ct + 12, tv * 1e6, tt.time_limiter,
+                     (double)(tt.l2_read_bytes + tt.l2_write_bytes) / bound);
         free(all);
     }
+    printf("\n## Best direct config by predicted time (%s)\n\n", mname);
+    printf("| layer | n | best config (time) | predicted us | limiter | SM<->L2 / bound |\n");
+    printf("|---|---|---|---|---|---|\n");
+    for (int i = 0; i < ntime; i++)
+        printf("%s\n", timebuf[i]);
     iob_layer_list_free(&list);
     return 0;
 }

@@ -570,6 +570,23 @@ static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
     return IOB_OK;
 }
 
+iob_status iob_direct_sectors(const iob_layer *L, const iob_config *cfg, int64_t sectors[5],
+                              iob_error *err)
+{
+    iob_direct_geom g;
+    iob_direct_geom_get(L, cfg, &g);
+    direct_counts c;
+    iob_status st = count_traffic(L, cfg, &g, &c, err);
+    if (st)
+        return st;
+    sectors[0] = c.in_sectors;
+    sectors[1] = c.f_sectors;
+    sectors[2] = c.out_sectors;
+    sectors[3] = c.red_read;
+    sectors[4] = c.red_write;
+    return IOB_OK;
+}
+
 /* ---- resources and feasibility ---------------------------------------------------------- */
 
 #define SMEM_RESERVED_PER_BLOCK 1024 /* the CUDA runtime keeps 1 KiB per block on sm_80+ [CG] */

@@ -54,6 +54,11 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
 int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg,
                              const iob_direct_geom *g);
 
+/* The predicted SM<->L2 sectors of a config split by tensor: input reads, filter reads, stores
+ * of the main kernel, reads and stores of the split reduction. Fails like the prediction. */
+iob_status iob_direct_sectors(const iob_layer *L, const iob_config *cfg, int64_t sectors[5],
+                              iob_error *err);
+
 /* The continuous relaxation (model/optimize.c): the real tile (tile_k, tile_p, tile_q) that
  * minimises the relaxed traffic under the register and shared-memory constraints, and that
  * traffic in floats (may be NULL). IOB_ENOMEM only. */
