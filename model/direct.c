@@ -196,7 +196,13 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
         int64_t a = (int64_t)g->tqt * L->stride_w, d = L->dil_w;
         int64_t span = (cfg->micro_q - 1) * a + (L->s - 1) * d;
         int n = 0;
-        if (span < 4096) {
+        if (span < 64) {
+            uint64_t bits = 0;
+            for (int j = 0; j < cfg->micro_q; j++)
+                for (int64_t s = 0; s < L->s; s++)
+                    bits |= 1ull << (j * a + s * d);
+            n = __builtin_popcountll(bits);
+        } else if (span < 4096) {
             uint64_t bits[64] = {0};
             for (int j = 0; j < cfg->micro_q; j++)
                 for (int64_t s = 0; s < L->s; s++) {
@@ -844,7 +850,9 @@ static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, io
         tk_v[ntk++] = (int)kg;
     if (ntk == 0)
         tk_v[ntk++] = 8;
-    for (int v = 1; v <= 32; v *= 2)
+    /* one channel per stage only for layers of fewer than 4 channels per group: a stage of one
+     * channel spends its time on the barrier and the pipeline (docs/model.md, time model) */
+    for (int v = cg < 4 ? 1 : 2; v <= 32; v *= 2)
         if (v < 2 * cg)
             tc_v[ntc++] = v;
     static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
