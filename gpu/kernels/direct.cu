@@ -66,8 +66,8 @@ static_assert(STAGES >= 1 && STAGES <= 4, "1 to 4 stages");
  * within 256 FFMAs (no remainder loop; longer steps made ptxas hoist loads and double the
  * registers of small micro tiles, docs/model.md "Registers") */
 #define FFMA_PER_C (LAYER_S * MICRO_K * MICRO_P * MICRO_Q)
-#define C_UNROLL                                                                             \
-    (TILE_C % 4 == 0 && 4 * FFMA_PER_C <= 256 ? 4 : TILE_C % 2 == 0 && 2 * FFMA_PER_C <= 256 ? 2 : 1)
+constexpr int C_UNROLL =
+    TILE_C % 4 == 0 && 4 * FFMA_PER_C <= 256 ? 4 : TILE_C % 2 == 0 && 2 * FFMA_PER_C <= 256 ? 2 : 1;
 
 __device__ __forceinline__ unsigned smem_addr(const void *p)
 {
