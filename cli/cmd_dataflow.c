@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "iobound/dataflow.h"
+#include "iobound/plan.h"
 
 static const char help[] =
     "usage: iobound dataflow [--layer SPEC | --layers FILE | --net NAME] --algo A\n"
@@ -58,7 +59,40 @@ static cJSON *config_json(const iob_config *c)
     return o;
 }
 
-static cJSON *entry_json(const ranked *r, double bound)
+static cJSON *launch_json(const iob_launch *l)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "file", l->file);
+    cJSON_AddStringToObject(o, "entry", l->entry);
+    cJSON *g = cJSON_AddArrayToObject(o, "grid"), *b = cJSON_AddArrayToObject(o, "block");
+    for (int i = 0; i < 3; i++) {
+        cJSON_AddItemToArray(g, cJSON_CreateNumber(l->grid[i]));
+        cJSON_AddItemToArray(b, cJSON_CreateNumber(l->block[i]));
+    }
+    cJSON_AddNumberToObject(o, "smem_bytes", (double)l->smem_bytes);
+    cJSON_AddStringToObject(o, "defines", l->defines);
+    return o;
+}
+
+/* The GPU launches of a config (null where the algorithm has no kernel yet). */
+static cJSON *plan_json(const iob_layer *L, const iob_config *c, const iob_machine *m)
+{
+    iob_plan plan;
+    if (iob_plan_build(L, c, m, &plan, NULL))
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON *pre = cJSON_AddArrayToObject(o, "prep"), *run = cJSON_AddArrayToObject(o, "launch");
+    for (int i = 0; i < plan.nprep; i++)
+        cJSON_AddItemToArray(pre, launch_json(&plan.prep[i]));
+    for (int i = 0; i < plan.nlaunch; i++)
+        cJSON_AddItemToArray(run, launch_json(&plan.launch[i]));
+    cJSON *w = cJSON_AddArrayToObject(o, "work_bytes");
+    for (int i = 0; i < IOB_PLAN_WORK; i++)
+        cJSON_AddItemToArray(w, cJSON_CreateNumber((double)plan.work_bytes[i]));
+    return o;
+}
+
+static cJSON *entry_json(const iob_layer *L, const iob_machine *m, const ranked *r, double bound)
 {
     cJSON *o = cJSON_CreateObject();
     char text[256];
@@ -99,6 +133,7 @@ static cJSON *entry_json(const ranked *r, double bound)
     cJSON_AddNumberToObject(o, "bound_bytes_gpu", bound);
     cJSON_AddNumberToObject(o, "ratio_to_bound",
                             bound > 0 ? (double)(t->l2_read_bytes + t->l2_write_bytes) / bound : 0);
+    cJSON_AddItemToObject(o, "plan", plan_json(L, &r->cfg, m));
     return o;
 }
 
@@ -324,7 +359,7 @@ int iob_cmd_dataflow(int argc, char **argv)
             char text[256];
             iob_config_format(&r[i].cfg, text, sizeof text);
             if (root) {
-                cJSON_AddItemToArray(jc, entry_json(&r[i], bound));
+                cJSON_AddItemToArray(jc, entry_json(L, &cli.machine, &r[i], bound));
             } else if (cli.format == IOB_FMT_CSV) {
                 char cells[NCSV][64];
                 const char *row[NCSV];

@@ -9,7 +9,7 @@
 #include "model/direct_model.h"
 
 static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_config *cfg,
-                              const iob_direct_geom *g, iob_error *err)
+                              const iob_direct_geom *g, const iob_resources *res, iob_error *err)
 {
     iob_status st = iob_plan_defines(L, cfg, l->defines, sizeof l->defines, err);
     const struct {
@@ -20,7 +20,7 @@ static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_confi
         {"DIRECT_IW_COPY", g->iw_copy},       {"DIRECT_IW_PITCH", g->iw_pitch},
         {"DIRECT_VEC_F", g->vec_f},           {"DIRECT_VEC_Q", g->vec_q},
         {"DIRECT_VEC_K", g->vec_k},           {"DIRECT_STAGE_FLOATS", g->stage_floats},
-        {"DIRECT_WS_PLANE", g->ws_plane},
+        {"DIRECT_WS_PLANE", g->ws_plane},     {"DIRECT_MIN_BLOCKS", res->blocks_per_sm},
     };
     for (size_t i = 0; !st && i < sizeof extra / sizeof extra[0]; i++)
         st = iob_launch_define(l, extra[i].name, extra[i].v, err);
@@ -63,7 +63,7 @@ static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_mac
     set_launch(pre, "direct_filter_crsk", (fe + rt - 1) / rt, 1, 1, (int)rt, 0);
     arg_buf(pre, IOB_BUF_FILTER);
     arg_buf(pre, IOB_BUF_WORK1);
-    if ((st = add_defines(pre, L, cfg, &g, err)))
+    if ((st = add_defines(pre, L, cfg, &g, res, err)))
         return st;
 
     plan->nlaunch = 1;
@@ -73,7 +73,7 @@ static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_mac
     arg_buf(main, IOB_BUF_INPUT);
     arg_buf(main, IOB_BUF_WORK1);
     arg_buf(main, cfg->split_c > 1 ? IOB_BUF_WORK0 : IOB_BUF_OUTPUT);
-    if ((st = add_defines(main, L, cfg, &g, err)))
+    if ((st = add_defines(main, L, cfg, &g, res, err)))
         return st;
     if (cfg->split_c > 1) {
         plan->nlaunch = 2;
@@ -81,7 +81,7 @@ static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_mac
         set_launch(red, "direct_split_reduce", (g.elems_out + rt - 1) / rt, 1, 1, (int)rt, 0);
         arg_buf(red, IOB_BUF_WORK0);
         arg_buf(red, IOB_BUF_OUTPUT);
-        if ((st = add_defines(red, L, cfg, &g, err)))
+        if ((st = add_defines(red, L, cfg, &g, res, err)))
             return st;
     }
     plan->work_bytes[0] = g.ws_partial_bytes;

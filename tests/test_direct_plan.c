@@ -100,6 +100,8 @@ static void test_plans_follow_the_model(void **state)
         char want[64];
         snprintf(want, sizeof want, "-DDIRECT_IW_PITCH=%d", g.iw_pitch);
         assert_non_null(strstr(k->defines, want));
+        snprintf(want, sizeof want, "-DDIRECT_MIN_BLOCKS=%d", res.blocks_per_sm);
+        assert_non_null(strstr(k->defines, want));
         if (c.split_c > 1) {
             assert_int_equal(plan.nlaunch, 2);
             assert_int_equal(k->args[2].buf, IOB_BUF_WORK0);

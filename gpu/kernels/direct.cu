@@ -61,6 +61,7 @@ static_assert(STAGE_FLOATS == DIRECT_STAGE_FLOATS, "stage size disagrees with th
 static_assert(TILE_K % MICRO_K == 0 && TILE_P % MICRO_P == 0 && TILE_Q % MICRO_Q == 0,
               "tiles must be multiples of the micro tiles");
 static_assert(STAGES >= 1 && STAGES <= 4, "1 to 4 stages");
+static_assert(DIRECT_MIN_BLOCKS >= 1, "DIRECT_MIN_BLOCKS: the model's blocks per SM");
 
 /* channels per unrolled step: 4, 2 or 1, the largest that divides TILE_C and keeps the step
  * within 256 FFMAs (no remainder loop; longer steps made ptxas hoist loads and double the
@@ -217,7 +218,10 @@ __device__ __forceinline__ void compute_stage(const float *buf, int tk_idx, int 
     }
 }
 
-extern "C" __global__ void __launch_bounds__(THREADS)
+/* DIRECT_MIN_BLOCKS = the model's blocks per SM: ptxas then keeps the registers within what
+ * that occupancy allows (without it ptxas chose 72 registers and spilled for 392 threads, where
+ * 92 fit; docs/model.md, "Registers") */
+extern "C" __global__ void __launch_bounds__(THREADS, DIRECT_MIN_BLOCKS)
     direct_conv(const float *__restrict__ in, const float *__restrict__ filt_crsk,
                 float *__restrict__ out)
 {
