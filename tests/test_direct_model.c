@@ -229,6 +229,62 @@ static void test_resources_by_hand(void **state)
     assert_int_equal(res.kernels, 1);
 }
 
+/* resnet50.res2.1x1b at batch 32: 1x1, 16-byte copies, LDS.128 columns, one row of threads */
+static void test_resources_by_hand_pointwise(void **state)
+{
+    (void)state;
+    iob_machine m = h100();
+    iob_layer L = layer("n=32,c=256,h=56,k=64,r=1");
+    iob_config c = config("algo=direct,tile_k=64,tile_p=2,tile_q=32,tile_c=32,micro_k=8,"
+                          "micro_p=2,micro_q=4,stages=2");
+    iob_resources res;
+    iob_error err;
+    assert_int_equal(iob_dataflow_check(&L, &c, &m, &res, &err), IOB_OK);
+    iob_direct_geom g;
+    iob_direct_geom_get(&L, &c, &g);
+    assert_int_equal(g.vec_in, 1);
+    assert_int_equal(g.vec_q, 1);
+    assert_int_equal(g.vec_k, 1);
+    assert_int_equal(g.iw_pitch, 32); /* one row of threads per warp: no conflict to avoid */
+    assert_int_equal(g.x_distinct, 4);
+    assert_int_equal(res.threads, 64);
+    assert_int_equal(res.smem_bytes, 2 * (32 * 2 * 32 + 32 * 64) * 4); /* 32768 */
+    assert_int_equal(res.regs_per_thread, 104); /* 64 + (2*4 + 8) + 24 */
+    /* registers 9 blocks (6656 each), threads 32, shared memory 6 (33792 each) */
+    assert_int_equal(res.blocks_per_sm, 6);
+    assert_int_equal(res.grid_blocks, 28 * 2 * 1 * 32);
+    assert_int_equal(res.waves, 3); /* 1792 / 792 */
+    assert_int_equal(res.workspace_bytes, 64 * 256 * 4);
+}
+
+/* resnet50.res5.3x3 at batch 1: W = 7 (4-byte copies), split over 16 blocks, tqt = 1 */
+static void test_resources_by_hand_split(void **state)
+{
+    (void)state;
+    iob_machine m = h100();
+    iob_layer L = layer("n=1,c=512,h=7,k=512,r=3,pad=1");
+    iob_config c = config("algo=direct,tile_k=64,tile_p=7,tile_q=7,tile_c=8,micro_k=4,"
+                          "micro_p=1,micro_q=7,stages=2,split_c=16");
+    iob_resources res;
+    iob_error err;
+    assert_int_equal(iob_dataflow_check(&L, &c, &m, &res, &err), IOB_OK);
+    iob_direct_geom g;
+    iob_direct_geom_get(&L, &c, &g);
+    assert_int_equal(g.vec_in, 0);
+    assert_int_equal(g.iw_copy, 9);
+    /* rows 0..6 of a warp at tp*9 words: banks 0,9,18,27,4,13,22, all distinct */
+    assert_int_equal(g.iw_pitch, 9);
+    assert_int_equal(g.x_distinct, 9); /* j + s, j < 7, s < 3 */
+    assert_int_equal(res.threads, 112);
+    assert_int_equal(res.smem_bytes, 2 * (8 * 9 * 9 + 8 * 9 * 64) * 4); /* 42048 */
+    assert_int_equal(res.regs_per_thread, 80); /* 28 + (9 + 12) + 24 = 73 -> 80 */
+    assert_int_equal(res.blocks_per_sm, 5);     /* shared memory: 233472 / 43072 */
+    assert_int_equal(res.grid_blocks, 1 * 8 * 16);
+    assert_int_equal(res.waves, 1);
+    assert_int_equal(res.workspace_bytes, 512 * 512 * 9 * 4 + 16 * 25088 * 4);
+    assert_int_equal(res.kernels, 2);
+}
+
 static void expect_infeasible(const char *lspec, const char *cspec, iob_status code,
                               const char *reason)
 {
@@ -270,6 +326,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resources_by_hand),
+        cmocka_unit_test(test_resources_by_hand_pointwise),
+        cmocka_unit_test(test_resources_by_hand_split),
         cmocka_unit_test(test_infeasible_reasons),
         cmocka_unit_test(test_every_config_matches_trace),
     };
