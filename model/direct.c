@@ -722,6 +722,11 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
 
     int64_t RS = L->r * L->s, tc = cfg->tile_c;
     int64_t per_cr = (int64_t)cfg->micro_p * g.x_distinct + L->s * cfg->micro_k;
+    /* the largest count below is the shared-memory bytes: refuse layers where it passes 2^63 */
+    if (4.0 * g.threads * (double)c.block_chunks * (double)(tc * L->r) * (double)per_cr > 9.2e18 ||
+        (double)c.block_chunks * (double)(tc * RS) * cfg->tile_k * cfg->tile_p * cfg->tile_q >
+            9.2e18)
+        return iob_error_set(err, IOB_ERANGE, "predicted counts of this layer overflow 64 bits");
     t->smem_read_bytes = 4ull * (uint64_t)g.threads * (uint64_t)c.block_chunks * (uint64_t)tc *
                          (uint64_t)L->r * (uint64_t)per_cr;
     t->smem_write_bytes = 4ull * (uint64_t)c.block_chunks *
