@@ -118,6 +118,43 @@ static int patch_wavefronts(int tpt, int tqt, int64_t row_step, int col_step, in
     return total;
 }
 
+/* Distinct values of j*a + s*d over j < mq, s < S: the patch columns one thread reads per
+ * (c, r) (a bitmap while they stay below 4096, else pairwise). */
+static int distinct_offsets(int mq, int64_t a, int64_t S, int64_t d)
+{
+    int64_t span = (mq - 1) * a + (S - 1) * d;
+    int n = 0;
+    if (span < 64) {
+        uint64_t bits = 0;
+        for (int j = 0; j < mq; j++)
+            for (int64_t s = 0; s < S; s++)
+                bits |= 1ull << (j * a + s * d);
+        return __builtin_popcountll(bits);
+    }
+    if (span < 4096) {
+        uint64_t bits[64] = {0};
+        for (int j = 0; j < mq; j++)
+            for (int64_t s = 0; s < S; s++) {
+                int64_t x = j * a + s * d;
+                uint64_t bit = 1ull << (x % 64);
+                n += !(bits[x / 64] & bit);
+                bits[x / 64] |= bit;
+            }
+        return n;
+    }
+    /* j*a + s*d = j'*a + s'*d needs (j-j')*a = (s'-s)*d: count each value at its first j */
+    n = mq * (int)S;
+    if (a <= (S - 1) * d)
+        for (int j = 0; j < mq; j++)
+            for (int64_t s = 0; s < S; s++)
+                for (int j2 = 0; j2 < j; j2++)
+                    if ((j - j2) * a % d == 0 && s + (j - j2) * a / d < S) {
+                        n--;
+                        break;
+                    }
+    return n;
+}
+
 /* The patch pitch: the least of iw_copy .. iw_copy+31 (steps of 4 with 16-byte copies) whose
  * warp-wide reads take the fewest wavefronts (the rows of a warp's lanes spread over the banks).
  * Remembered per thread for the last few hundred shapes: the enumeration asks again and again. */
@@ -180,52 +217,32 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     g->vec_q = g->vec_in && L->s == 1 && L->stride_w == 1 && cfg->micro_q % 4 == 0 &&
                g->in_off == 0;
     g->vec_k = cfg->micro_k % 4 == 0;
-    int step = g->vec_in ? 4 : 1, col = g->vec_q ? 1 : (int)L->stride_w, width = g->vec_q ? 4 : 1;
-    choose_pitch(g->tpt, g->tqt, (int64_t)cfg->micro_p * L->stride_h, g->iw_copy, step, col,
-                 width, &g->iw_pitch, &g->wavefronts_in);
+    int step = g->vec_in ? 4 : 1;
+    int64_t row_unit = (int64_t)cfg->micro_p * L->stride_h;
+    if (g->vec_q) {
+        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step, 1, 4, &g->iw_pitch,
+                     &g->wavefronts_in);
+        g->x_distinct = cfg->micro_q;
+    } else {
+        /* strided columns (q = tq_idx + j*tqt) or a window of consecutive ones
+         * (q = tq_idx*micro_q + j, whose taps overlap: fewer distinct patch words); the one
+         * with fewer patch wavefronts per (c, r), strided on a tie */
+        int xs = distinct_offsets(cfg->micro_q, (int64_t)g->tqt * L->stride_w, L->s, L->dil_w);
+        int xw = distinct_offsets(cfg->micro_q, L->stride_w, L->s, L->dil_w);
+        int ps, pw, ws, ww;
+        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step, (int)L->stride_w, 1, &ps, &ws);
+        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step,
+                     cfg->micro_q * (int)L->stride_w, 1, &pw, &ww);
+        g->q_window = cfg->micro_q > 1 && xw * ww < xs * ws;
+        g->iw_pitch = g->q_window ? pw : ps;
+        g->wavefronts_in = g->q_window ? ww : ws;
+        g->x_distinct = g->q_window ? xw : xs;
+    }
     g->in_stage_floats = (int64_t)cfg->tile_c * g->ih * g->iw_pitch;
     g->f_stage_floats = (int64_t)cfg->tile_c * L->r * L->s * cfg->tile_k;
     g->f_off = round_up(g->in_stage_floats, 4);
     g->stage_floats = round_up(g->f_off + g->f_stage_floats, 4);
     g->smem_bytes = (int64_t)cfg->stages * g->stage_floats * 4;
-    if (g->vec_q) {
-        g->x_distinct = cfg->micro_q;
-    } else {
-        /* distinct offsets j*tqt*stride_w + s*dil_w over j < micro_q, s < S (a bitmap while
-         * the offsets stay below 4096, else pairwise) */
-        int64_t a = (int64_t)g->tqt * L->stride_w, d = L->dil_w;
-        int64_t span = (cfg->micro_q - 1) * a + (L->s - 1) * d;
-        int n = 0;
-        if (span < 64) {
-            uint64_t bits = 0;
-            for (int j = 0; j < cfg->micro_q; j++)
-                for (int64_t s = 0; s < L->s; s++)
-                    bits |= 1ull << (j * a + s * d);
-            n = __builtin_popcountll(bits);
-        } else if (span < 4096) {
-            uint64_t bits[64] = {0};
-            for (int j = 0; j < cfg->micro_q; j++)
-                for (int64_t s = 0; s < L->s; s++) {
-                    int64_t x = j * a + s * d;
-                    uint64_t bit = 1ull << (x % 64);
-                    n += !(bits[x / 64] & bit);
-                    bits[x / 64] |= bit;
-                }
-        } else {
-            /* j*a + s*d = j'*a + s'*d needs (j-j')*a = (s'-s)*d: with a > span of the taps the
-             * offsets are all distinct */
-            n = cfg->micro_q * (int)L->s;
-            if (a <= (L->s - 1) * d)
-                for (int j = 0; j < cfg->micro_q; j++)
-                    for (int64_t s = 0; s < L->s; s++)
-                        for (int j2 = 0; j2 < j; j2++)
-                            if ((j - j2) * a % d == 0 && s + (j - j2) * a / d < L->s) {
-                                n--;
-                                break;
-                            }
-        }
-        g->x_distinct = n;
-    }
     g->elems_out = L->n * L->k * L->p * L->q;
     g->ws_plane = round_up(g->elems_out, 32);
     g->ws_partial_bytes = cfg->split_c > 1 ? (int64_t)cfg->split_c * g->ws_plane * 4 : 0;
@@ -796,8 +813,10 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
     double rate_sm = iob_machine_fp32_rate(m) / m->sm_count * issue * lat;
     double block_flops = 2.0 * (double)t->ffma / (double)g.grid_blocks;
     t->time_flop_s = per_sm_blocks * block_flops / rate_sm;
-    /* shared memory: wavefronts of the inner loop (broadcast filter reads take one) */
-    double wf_cr = (double)cfg->micro_p * instr_in * g.wavefronts_in + (double)L->s * instr_f;
+    /* shared memory: wavefronts of the inner loop and of the copies */
+    /* an LDS.128 is served a quarter warp per wavefront (4 per instruction, assumed even for a
+     * broadcast), so the filter costs micro_k wavefronts per tap either way */
+    double wf_cr = (double)cfg->micro_p * instr_in * g.wavefronts_in + (double)(L->s * cfg->micro_k);
     double block_wf = wf_cr * warps * (double)tc * L->r *
                           ((double)c.block_chunks / (double)g.grid_blocks) +
                       (double)(tc * g.ih * g.iw_copy + g.f_stage_floats) / 32.0 *

@@ -29,6 +29,8 @@ typedef struct iob_direct_geom {
     int vec_f;                /* 1: filter copied in 16-byte pieces (K/G%4 == 0, tile_k%4 == 0) */
     int vec_q;                /* 1: a thread's micro_q columns read with LDS.128 (1x1, stride 1) */
     int vec_k;                /* 1: a thread's micro_k filter values read with LDS.128 */
+    int q_window;             /* 1: a thread's columns are consecutive (q = tq_idx*micro_q + j)
+                                 rather than strided (q = tq_idx + j*tqt) */
     int64_t in_stage_floats;  /* tile_c * ih * iw_pitch */
     int64_t f_stage_floats;   /* tile_c * R * S * tile_k */
     int64_t f_off;            /* round4(in_stage_floats): where the filter slice starts */

@@ -91,8 +91,10 @@ static void emulate(const iob_layer *L, const iob_config *c, const iob_direct_ge
                         int tq_idx = t % g->tqt, tp_idx = (t / g->tqt) % g->tpt,
                             tk_idx = t / (g->tqt * g->tpt);
                         float *a = acc + (size_t)t * c->micro_k * c->micro_p * c->micro_q;
+                        int64_t qstep_t = g->q_window ? c->micro_q : 1;
+                        int64_t qstep_j = g->q_window ? 1 : g->tqt;
                         int64_t pin = tp_idx * c->micro_p * L->stride_h * PITCH + g->in_off +
-                                      (g->vec_q ? tq_idx * 4 : tq_idx * L->stride_w);
+                                      (g->vec_q ? tq_idx * 4 : tq_idx * qstep_t * L->stride_w);
                         int64_t pf = g->f_off + (g->vec_k ? tk_idx * 4 : tk_idx);
                         for (int64_t r = 0; r < R; r++)
                             for (int ch = 0; ch < c->tile_c; ch++) {
@@ -106,7 +108,7 @@ static void emulate(const iob_layer *L, const iob_config *c, const iob_direct_ge
                                                                       : (int64_t)kk * g->tkt;
                                                 int64_t xo =
                                                     g->vec_q ? (j / 4) * g->tqt * 4 + j % 4
-                                                             : (int64_t)j * g->tqt * L->stride_w +
+                                                             : (int64_t)j * qstep_j * L->stride_w +
                                                                    s * L->dil_w;
                                                 float fv = buf[fi + s * c->tile_k + fo];
                                                 float xv = buf[xi + pi * L->stride_h * PITCH + xo];
@@ -127,8 +129,9 @@ static void emulate(const iob_layer *L, const iob_config *c, const iob_direct_ge
                                 int64_t k = g->vec_k ? tk_idx * 4 + (kk / 4) * g->tkt * 4 + kk % 4
                                                      : tk_idx + (int64_t)kk * g->tkt;
                                 int64_t pp = (int64_t)tp_idx * c->micro_p + pi;
-                                int64_t qq = g->vec_q ? tq_idx * 4 + (j / 4) * g->tqt * 4 + j % 4
-                                                      : tq_idx + (int64_t)j * g->tqt;
+                                int64_t qq = g->vec_q      ? tq_idx * 4 + (j / 4) * g->tqt * 4 + j % 4
+                                             : g->q_window ? (int64_t)tq_idx * c->micro_q + j
+                                                           : tq_idx + (int64_t)j * g->tqt;
                                 if (k < tk_v && pp < tp_v && qq < tq_v) {
                                     int64_t o = ((n * L->k + gi * KG + k0 + k) * L->p + p0 + pp) *
                                                     L->q + q0 + qq;

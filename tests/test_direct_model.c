@@ -109,8 +109,9 @@ static void loop_nest_one_chunk(const iob_layer *L, const iob_config *cfg,
                     for (int pi = 0; pi < cfg->micro_p; pi++)
                         for (int j = 0; j < cfg->micro_q; j++) {
                             int64_t p = (int64_t)tp_idx * cfg->micro_p + pi;
-                            int64_t q = g->vec_q ? (int64_t)(j / 4) * g->tqt * 4 + tq_idx * 4 + j % 4
-                                                 : tq_idx + (int64_t)j * g->tqt;
+                            int64_t q = g->vec_q      ? (int64_t)(j / 4) * g->tqt * 4 + tq_idx * 4 + j % 4
+                                        : g->q_window ? (int64_t)tq_idx * cfg->micro_q + j
+                                                      : tq_idx + (int64_t)j * g->tqt;
                             int64_t addr = ((int64_t)c * g->ih + p * L->stride_h + r * L->dil_h) *
                                                g->iw_pitch +
                                            g->in_off + q * L->stride_w + s * L->dil_w;
@@ -151,7 +152,7 @@ static void test_every_config_matches_trace(void **state)
 {
     (void)state;
     iob_machine m = h100();
-    size_t total = 0, split = 0, vec_q = 0, vec_in = 0, clipped = 0;
+    size_t total = 0, split = 0, vec_q = 0, vec_in = 0, clipped = 0, window = 0;
     for (size_t li = 0; li < sizeof small_layers / sizeof small_layers[0]; li++) {
         iob_layer L = layer(small_layers[li]);
         iob_config *all;
@@ -187,16 +188,17 @@ static void test_every_config_matches_trace(void **state)
             total++;
             split += all[i].split_c > 1;
             vec_q += g.vec_q;
+            window += g.q_window;
             vec_in += g.vec_in;
             clipped += L.p % all[i].tile_p || L.q % all[i].tile_q || L.c % all[i].tile_c;
         }
         free(all);
     }
     print_message("%zu configs checked against the trace: %zu split, %zu with 16-byte input "
-                  "copies, %zu reading LDS.128 columns, %zu with clipped tiles or chunks\n",
-                  total, split, vec_in, vec_q, clipped);
+                  "copies, %zu reading LDS.128 columns, %zu with window columns, %zu with clipped "
+                  "tiles or chunks\n", total, split, vec_in, vec_q, window, clipped);
     assert_true(total > 10000);
-    assert_true(split > 100 && vec_q > 100 && vec_in > 1000 && clipped > 1000);
+    assert_true(split > 100 && vec_q > 100 && vec_in > 1000 && clipped > 1000 && window > 100);
 }
 
 /* vgg16.conv3_2 at batch 32 with a 64 x 8 x 16 tile, worked by hand in docs/model.md */

@@ -16,9 +16,10 @@
  * Thread layout: tid = (tk_idx * TPT + tp_idx) * TQT + tq_idx, so a warp's lanes lie along output
  * columns. A thread's outputs: channels k = tk_idx + i*TKT (or, with DIRECT_VEC_K, 4 consecutive
  * channels per LDS.128: tk_idx*4 + (i/4)*TKT*4 + i%4), rows p = tp_idx*MICRO_P + pi, columns
- * q = tq_idx + j*TQT (or, with DIRECT_VEC_Q, tq_idx*4 + (j/4)*TQT*4 + j%4): strided columns keep
- * a warp's patch reads on consecutive banks, and the filter slice [c][r][s][k] makes a warp's
- * filter reads broadcasts (one tk_idx per warp) or consecutive.
+ * q = tq_idx + j*TQT (strided: a warp's patch reads on consecutive banks), or q = tq_idx*MICRO_Q
+ * + j (DIRECT_Q_WINDOW: overlapping taps share loads), or with DIRECT_VEC_Q tq_idx*4 +
+ * (j/4)*TQT*4 + j%4; the filter slice [c][r][s][k] makes a warp's filter reads broadcasts (one
+ * tk_idx per warp) or consecutive.
  *
  * Inner loop: for each filter row r (not unrolled) and channel c (unrolled by C_UNROLL), for each
  * tap s: MICRO_K filter values and the patch values the thread's outputs need, then
@@ -46,6 +47,11 @@
 #define STAGE_FLOATS ((F_OFF + F_STAGE + 3) / 4 * 4)
 #define OUT_ELEMS ((long long)LAYER_N * LAYER_K * LAYER_P * LAYER_Q)
 
+/* A thread's columns: strided, q = tq_idx + j*TQT, or a window, q = tq_idx*MICRO_Q + j
+ * (DIRECT_Q_WINDOW: the model picks the one with fewer patch wavefronts per (c, r)). */
+#define QSTEP_THREAD (DIRECT_Q_WINDOW ? MICRO_Q : 1)
+#define QSTEP_J (DIRECT_Q_WINDOW ? 1 : TQT)
+
 /* The layout macros must be the ones the model derives (model/direct.c, iob_direct_geom_get). */
 static_assert(DIRECT_VEC_IN == (LAYER_W % 4 == 0 && (TILE_Q * LAYER_STRIDE_W) % 4 == 0),
               "DIRECT_VEC_IN disagrees with the layer");
@@ -61,6 +67,7 @@ static_assert(STAGE_FLOATS == DIRECT_STAGE_FLOATS, "stage size disagrees with th
 static_assert(TILE_K % MICRO_K == 0 && TILE_P % MICRO_P == 0 && TILE_Q % MICRO_Q == 0,
               "tiles must be multiples of the micro tiles");
 static_assert(STAGES >= 1 && STAGES <= 4, "1 to 4 stages");
+static_assert(!(DIRECT_Q_WINDOW && DIRECT_VEC_Q), "LDS.128 columns have their own mapping");
 static_assert(DIRECT_MIN_BLOCKS >= 1, "DIRECT_MIN_BLOCKS: the model's blocks per SM");
 
 /* channels per unrolled step: 4, 2 or 1, the largest that divides TILE_C and keeps the step
@@ -155,8 +162,8 @@ __device__ __forceinline__ void compute_stage(const float *buf, int tk_idx, int 
 #if DIRECT_VEC_Q
     const float *pin = buf + tp_idx * MICRO_P * LAYER_STRIDE_H * PITCH + DIRECT_IN_OFF + tq_idx * 4;
 #else
-    const float *pin =
-        buf + tp_idx * MICRO_P * LAYER_STRIDE_H * PITCH + DIRECT_IN_OFF + tq_idx * LAYER_STRIDE_W;
+    const float *pin = buf + tp_idx * MICRO_P * LAYER_STRIDE_H * PITCH + DIRECT_IN_OFF +
+                       tq_idx * QSTEP_THREAD * LAYER_STRIDE_W;
 #endif
 #if DIRECT_VEC_K
     const float *pf = buf + F_OFF + tk_idx * 4;
@@ -204,7 +211,7 @@ __device__ __forceinline__ void compute_stage(const float *buf, int tk_idx, int 
 #else
 #pragma unroll
                     for (int j = 0; j < MICRO_Q; j++)
-                        xv[j] = xi[pi * LAYER_STRIDE_H * PITCH + j * TQT * LAYER_STRIDE_W +
+                        xv[j] = xi[pi * LAYER_STRIDE_H * PITCH + j * QSTEP_J * LAYER_STRIDE_W +
                                    s * LAYER_DIL_W];
 #endif
 #pragma unroll
@@ -302,7 +309,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, DIRECT_MIN_BLOCKS)
 #if DIRECT_VEC_Q
                 const int qq = tq_idx * 4 + (j / 4) * TQT * 4 + j % 4;
 #else
-                const int qq = tq_idx + j * TQT;
+                const int qq = tq_idx * QSTEP_THREAD + j * QSTEP_J;
 #endif
                 if (kk < tk_v && pp < tp_v && qq < tq_v)
                     dst[(((long long)n * LAYER_K + g * KG + k0 + kk) * LAYER_P + p0 + pp) *
