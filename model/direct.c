@@ -803,8 +803,11 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
      * other resident blocks and, with stages > 1, of this block's stages already loaded.
      * Below WARPS_TO_HIDE_LATENCY resident warps the FFMA and LDS latencies show too. */
     double tc_cycles = ffma_st * g.threads / 128.0; /* a stage's FFMAs alone on an SM */
-    double in_flight = resident * (cfg->stages > 1 ? cfg->stages - 1 : 1);
-    double lat = in_flight * tc_cycles / (tc_cycles + MEM_LATENCY_CYCLES);
+    /* one stage: a block waits for each load, others fill in; more stages: a block's
+     * stages - 1 loaded chunks cover the latency of the one in flight */
+    double lat = cfg->stages == 1
+                     ? resident * tc_cycles / (tc_cycles + MEM_LATENCY_CYCLES)
+                     : resident * (cfg->stages - 1) * tc_cycles / MEM_LATENCY_CYCLES;
     double lat_warps = resident * warps / WARPS_TO_HIDE_LATENCY;
     if (lat_warps < lat)
         lat = lat_warps;
