@@ -614,6 +614,7 @@ iob_status iob_direct_sectors(const iob_layer *L, const iob_config *cfg, int64_t
 
 #define SMEM_RESERVED_PER_BLOCK 1024 /* the CUDA runtime keeps 1 KiB per block on sm_80+ [CG] */
 #define STAGES_MAX 4
+#define SM_SUBPARTITIONS 4 /* warp schedulers, each with a quarter of the register file [CG] */
 
 static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                iob_resources *res, iob_error *err)
@@ -676,10 +677,17 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
                              cfg->micro_k, cfg->micro_p, cfg->micro_q);
     int warps = (g.threads + 31) / 32;
     int64_t regs_warp = round_up((int64_t)regs * 32, m->regs_alloc_unit);
-    if (regs_warp * warps > m->regs_per_sm)
+    /* The register file is split over the SM's 4 sub-partitions, each holding whole warps:
+     * b blocks fit when ceil(b * warps / 4) warps fit one sub-partition's quarter. This is the
+     * rule ptxas applies under __launch_bounds__ (392 threads, 9 blocks asked: it capped at 96
+     * registers, where 65536 / (9 * 64) alone would allow 112). */
+    int64_t warps_per_part = (m->regs_per_sm / SM_SUBPARTITIONS) / regs_warp;
+    int by_regs = (int)(SM_SUBPARTITIONS * warps_per_part / warps);
+    if (by_regs < 1)
         return iob_error_set(err, IOB_EINFEASIBLE, "registers %lld per block (%d per thread x "
-                             "%d warps) > %lld per SM", (long long)(regs_warp * warps), regs,
-                             warps, (long long)m->regs_per_sm);
+                             "%d warps) do not fit the register file (%lld per SM in %d "
+                             "sub-partitions)", (long long)(regs_warp * warps), regs, warps,
+                             (long long)m->regs_per_sm, SM_SUBPARTITIONS);
     if (g.grid[1] > 65535 || g.grid[2] > 65535 || g.grid[0] > 2147483647LL)
         return iob_error_set(err, IOB_EINFEASIBLE, "grid %lld x %lld x %lld exceeds the CUDA "
                              "limits (2^31-1 x 65535 x 65535)", (long long)g.grid[0],
@@ -687,7 +695,6 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
     int bps = m->blocks_per_sm_max;
     int by_threads = m->threads_per_sm_max / (warps * 32);
     int by_smem = (int)(m->smem_per_sm / (g.smem_bytes + SMEM_RESERVED_PER_BLOCK));
-    int by_regs = (int)(m->regs_per_sm / (regs_warp * warps));
     if (by_threads < bps)
         bps = by_threads;
     if (by_smem < bps)
