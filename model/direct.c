@@ -70,10 +70,10 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
 #include "model/direct_model.h"
 
 #define SECTOR_FLOATS 8
-/* register estimate: accumulators + min(operands of one (c, r) step, REGS_OPS_MAX) + REGS_BASE,
- * fitted to ptxas (CUDA 13.0, sm_90) on 54 configs: docs/model.md, "Registers" */
-#define REGS_BASE 24
-#define REGS_OPS_MAX 40
+/* register estimate: accumulators + min(operands of one unrolled step, REGS_OPS_MAX) +
+ * REGS_BASE, fitted to ptxas (CUDA 13.0, sm_90) on 136 configs: docs/model.md, "Registers" */
+#define REGS_BASE 32
+#define REGS_OPS_MAX 56
 
 static int64_t round_up(int64_t a, int64_t b) { return iob_ceil_div(a, b) * b; }
 static int gcd_int(int a, int b)
@@ -249,13 +249,20 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     g->ws_filter_bytes = L->k * g->cg * L->r * L->s * 4;
 }
 
+int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L)
+{
+    int per_c = (int)L->s * cfg->micro_k * cfg->micro_p * cfg->micro_q;
+    return cfg->tile_c % 4 == 0 && 4 * per_c <= 256 ? 4 : cfg->tile_c % 2 == 0 && 2 * per_c <= 256 ? 2 : 1;
+}
+
 int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g)
 {
-    /* accumulators + the operands of one (c, r) step that the compiler keeps live at once
-     * (micro_p x the distinct patch columns, S x micro_k filter values; ptxas interleaves loads
-     * and FFMAs beyond about 40 of them) + addressing and loop state. */
+    /* accumulators + the operands of one unrolled step of the channel loop that the compiler
+     * keeps live at once (c_unroll x (micro_p x the distinct patch columns + S x micro_k filter
+     * values); ptxas interleaves loads and FFMAs beyond about 56 of them) + addressing and loop
+     * state. */
     int acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
-    int ops = cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k;
+    int ops = (cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k) * iob_direct_c_unroll(cfg, L);
     int regs = acc + (ops < REGS_OPS_MAX ? ops : REGS_OPS_MAX) + REGS_BASE;
     return (int)round_up(regs, 8);
 }

@@ -51,6 +51,10 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
 /* Threads of the split reduction kernel and the floats each handles. */
 #define IOB_DIRECT_REDUCE_THREADS 256
 
+/* Channels per unrolled step of the kernel's channel loop: 4, 2 or 1, the largest that divides
+ * tile_c and keeps the step within 256 FFMAs (gpu/kernels/direct.cu, C_UNROLL). */
+int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L);
+
 /* Registers per thread the resource model expects ptxas to give a config (docs/model.md,
  * calibration against ptxas for sm_90). */
 int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg,

@@ -223,10 +223,12 @@ static void test_resources_by_hand(void **state)
     assert_int_equal(res.threads, 128);
     assert_int_equal(res.smem_bytes, 2 * (8 * 10 * 28 + 8 * 9 * 64) * 4);
     assert_int_equal(res.grid_blocks, 7 * 4 * 4 * 32);
-    /* 64 accumulators + min(2 x 12 patch columns + 3 x 8 filter values, 40) + 24 */
-    assert_int_equal(res.regs_per_thread, 128);
-    assert_int_equal(res.blocks_per_sm, 4); /* registers: 4 x 16384; shared: 4 x 55808 */
-    assert_int_equal(res.waves, 7);
+    /* 64 accumulators + min(1 channel per step x (2 x 12 patch columns + 3 x 8 filter values),
+     * 56) + 32 */
+    assert_int_equal(res.regs_per_thread, 144);
+    /* registers: 4608 per warp, 3 warps per sub-partition, 12 warps = 3 blocks; shared: 4 */
+    assert_int_equal(res.blocks_per_sm, 3);
+    assert_int_equal(res.waves, 10); /* 3584 / 396 */
     assert_int_equal(res.workspace_bytes, 256 * 256 * 9 * 4);
     assert_int_equal(res.kernels, 1);
 }
@@ -251,8 +253,9 @@ static void test_resources_by_hand_pointwise(void **state)
     assert_int_equal(g.x_distinct, 4);
     assert_int_equal(res.threads, 64);
     assert_int_equal(res.smem_bytes, 2 * (32 * 2 * 32 + 32 * 64) * 4); /* 32768 */
-    assert_int_equal(res.regs_per_thread, 104); /* 64 + (2*4 + 8) + 24 */
-    /* registers 9 blocks (6656 each), threads 32, shared memory 6 (33792 each) */
+    /* 64 + min(4 channels per step x (2*4 + 8), 56) + 32 */
+    assert_int_equal(res.regs_per_thread, 152);
+    /* registers: 4864 per warp, 3 warps per sub-partition, 12 warps = 6 blocks; shared 6 */
     assert_int_equal(res.blocks_per_sm, 6);
     assert_int_equal(res.grid_blocks, 28 * 2 * 1 * 32);
     assert_int_equal(res.waves, 3); /* 1792 / 792 */
@@ -279,8 +282,10 @@ static void test_resources_by_hand_split(void **state)
     assert_int_equal(g.x_distinct, 9); /* j + s, j < 7, s < 3 */
     assert_int_equal(res.threads, 112);
     assert_int_equal(res.smem_bytes, 2 * (8 * 9 * 9 + 8 * 9 * 64) * 4); /* 42048 */
-    assert_int_equal(res.regs_per_thread, 80); /* 28 + (9 + 12) + 24 = 73 -> 80 */
-    assert_int_equal(res.blocks_per_sm, 5);     /* shared memory: 233472 / 43072 */
+    /* 28 + min(2 channels per step x (9 + 12), 56) + 32 = 102 -> 104 */
+    assert_int_equal(res.regs_per_thread, 104);
+    /* registers: 3328 per warp, 4 per sub-partition, 16 warps = 4 blocks; shared memory 5 */
+    assert_int_equal(res.blocks_per_sm, 4);
     assert_int_equal(res.grid_blocks, 1 * 8 * 16);
     assert_int_equal(res.waves, 1);
     assert_int_equal(res.workspace_bytes, 512 * 512 * 9 * 4 + 16 * 25088 * 4);
