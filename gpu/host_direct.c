@@ -20,7 +20,7 @@ static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_confi
         {"DIRECT_IW_COPY", g->iw_copy},       {"DIRECT_IW_PITCH", g->iw_pitch},
         {"DIRECT_VEC_F", g->vec_f},           {"DIRECT_VEC_Q", g->vec_q},
         {"DIRECT_VEC_K", g->vec_k},           {"DIRECT_STAGE_FLOATS", g->stage_floats},
-        {"DIRECT_Q_WINDOW", g->q_window},
+        {"DIRECT_Q_WINDOW", g->q_window},     {"DIRECT_C_UNROLL", g->c_unroll},
         {"DIRECT_WS_PLANE", g->ws_plane},     {"DIRECT_MIN_BLOCKS", res->blocks_per_sm},
     };
     for (size_t i = 0; !st && i < sizeof extra / sizeof extra[0]; i++)

@@ -71,9 +71,10 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
 
 #define SECTOR_FLOATS 8
 /* register estimate: accumulators + min(operands of one unrolled step, REGS_OPS_MAX) +
- * REGS_BASE, fitted to ptxas (CUDA 13.0, sm_90) on 136 configs: docs/model.md, "Registers" */
-#define REGS_BASE 32
-#define REGS_OPS_MAX 56
+ * REGS_BASE, a budget ptxas keeps to under the kernel's launch bounds without spilling on the
+ * best configs of every benchmark layer: docs/model.md, "Registers" */
+#define REGS_BASE 24
+#define REGS_OPS_MAX 40
 
 static int64_t round_up(int64_t a, int64_t b) { return iob_ceil_div(a, b) * b; }
 static int gcd_int(int a, int b)
@@ -243,16 +244,24 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     g->f_off = round_up(g->in_stage_floats, 4);
     g->stage_floats = round_up(g->f_off + g->f_stage_floats, 4);
     g->smem_bytes = (int64_t)cfg->stages * g->stage_floats * 4;
+    g->c_unroll = iob_direct_c_unroll(cfg, L, g);
     g->elems_out = L->n * L->k * L->p * L->q;
     g->ws_plane = round_up(g->elems_out, 32);
     g->ws_partial_bytes = cfg->split_c > 1 ? (int64_t)cfg->split_c * g->ws_plane * 4 : 0;
     g->ws_filter_bytes = L->k * g->cg * L->r * L->s * 4;
 }
 
-int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L)
+int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L, const iob_direct_geom *g)
 {
+    /* the largest of 4, 2, 1 that divides tile_c and keeps one unrolled step within 256 FFMAs
+     * and REGS_OPS_MAX operands (more unrolling made ptxas hoist the loads of every channel
+     * and spill: 128 x 28 x 8 tiles of a 1x1 layer at 4 channels per step) */
     int per_c = (int)L->s * cfg->micro_k * cfg->micro_p * cfg->micro_q;
-    return cfg->tile_c % 4 == 0 && 4 * per_c <= 256 ? 4 : cfg->tile_c % 2 == 0 && 2 * per_c <= 256 ? 2 : 1;
+    int ops = cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k;
+    for (int u = 4; u > 1; u /= 2)
+        if (cfg->tile_c % u == 0 && u * per_c <= 256 && u * ops <= REGS_OPS_MAX)
+            return u;
+    return 1;
 }
 
 int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g)
@@ -262,7 +271,7 @@ int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg, const io
      * values); ptxas interleaves loads and FFMAs beyond about 56 of them) + addressing and loop
      * state. */
     int acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
-    int ops = (cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k) * iob_direct_c_unroll(cfg, L);
+    int ops = (cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k) * g->c_unroll;
     int regs = acc + (ops < REGS_OPS_MAX ? ops : REGS_OPS_MAX) + REGS_BASE;
     return (int)round_up(regs, 8);
 }

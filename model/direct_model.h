@@ -38,6 +38,7 @@ typedef struct iob_direct_geom {
     int64_t smem_bytes;       /* stages * stage_floats * 4 */
     int wavefronts_in;        /* shared-memory wavefronts of one warp-wide patch read */
     int x_distinct;           /* distinct patch columns one thread reads per (c, r) */
+    int c_unroll;             /* channels per unrolled step of the kernel's channel loop */
     int64_t elems_out;        /* N*K*P*Q */
     int64_t ws_plane;         /* floats of one split's partial plane: elems_out rounded to 32 */
     int64_t ws_partial_bytes; /* split_c > 1: split_c * ws_plane * 4, else 0 */
@@ -51,9 +52,10 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
 /* Threads of the split reduction kernel and the floats each handles. */
 #define IOB_DIRECT_REDUCE_THREADS 256
 
-/* Channels per unrolled step of the kernel's channel loop: 4, 2 or 1, the largest that divides
- * tile_c and keeps the step within 256 FFMAs (gpu/kernels/direct.cu, C_UNROLL). */
-int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L);
+/* Channels per unrolled step of the kernel's channel loop (DIRECT_C_UNROLL): 4, 2 or 1, the
+ * largest that divides tile_c and keeps the step within 256 FFMAs and 40 operands. g must have
+ * x_distinct set. */
+int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L, const iob_direct_geom *g);
 
 /* Registers per thread the resource model expects ptxas to give a config (docs/model.md,
  * calibration against ptxas for sm_90). */

@@ -21,7 +21,7 @@ PY
 printf '%-26s %-96s %6s %6s %6s\n' layer config ptxas spill model
 while IFS='|' read -r name cfg est defs; do
   # shellcheck disable=SC2086
-  out=$(nvcc -cubin -arch=sm_90 -std=c++17 -Xptxas -v $defs gpu/kernels/direct.cu -o "$tmp/k.cubin" 2>&1)
+  out=$(nvcc -cubin -arch=sm_90 -std=c++17 -Xptxas -v $defs gpu/kernels/direct.cu -o "$tmp/k.cubin" 2>&1 || true)
   regs=$(echo "$out" | grep -A2 "for direct_conv" | grep -o "Used [0-9]* registers" | grep -o "[0-9]*")
   spill=$(echo "$out" | grep -A1 "for direct_conv" | grep -o "[0-9]* bytes spill stores" | grep -o "^[0-9]*")
   printf '%-26s %-96s %6s %6s %6s\n' "$name" "${cfg#algo=direct,}" "${regs:-ERR}" "${spill:-?}" "$est"

@@ -224,11 +224,12 @@ static void test_resources_by_hand(void **state)
     assert_int_equal(res.smem_bytes, 2 * (8 * 10 * 28 + 8 * 9 * 64) * 4);
     assert_int_equal(res.grid_blocks, 7 * 4 * 4 * 32);
     /* 64 accumulators + min(1 channel per step x (2 x 12 patch columns + 3 x 8 filter values),
-     * 56) + 32 */
-    assert_int_equal(res.regs_per_thread, 144);
-    /* registers: 4608 per warp, 3 warps per sub-partition, 12 warps = 3 blocks; shared: 4 */
-    assert_int_equal(res.blocks_per_sm, 3);
-    assert_int_equal(res.waves, 10); /* 3584 / 396 */
+     * 40) + 24 */
+    assert_int_equal(g.c_unroll, 1);
+    assert_int_equal(res.regs_per_thread, 128);
+    /* registers: 4096 per warp, 4 warps per sub-partition, 16 warps = 4 blocks; shared: 4 */
+    assert_int_equal(res.blocks_per_sm, 4);
+    assert_int_equal(res.waves, 7); /* 3584 / 528 */
     assert_int_equal(res.workspace_bytes, 256 * 256 * 9 * 4);
     assert_int_equal(res.kernels, 1);
 }
@@ -253,9 +254,10 @@ static void test_resources_by_hand_pointwise(void **state)
     assert_int_equal(g.x_distinct, 4);
     assert_int_equal(res.threads, 64);
     assert_int_equal(res.smem_bytes, 2 * (32 * 2 * 32 + 32 * 64) * 4); /* 32768 */
-    /* 64 + min(4 channels per step x (2*4 + 8), 56) + 32 */
-    assert_int_equal(res.regs_per_thread, 152);
-    /* registers: 4864 per warp, 3 warps per sub-partition, 12 warps = 6 blocks; shared 6 */
+    /* 2 channels per step (4 would be 64 operands > 40): 64 + 2 x (2*4 + 8) + 24 */
+    assert_int_equal(g.c_unroll, 2);
+    assert_int_equal(res.regs_per_thread, 120);
+    /* registers: 3840 per warp, 4 warps per sub-partition, 16 warps = 8 blocks; shared 6 */
     assert_int_equal(res.blocks_per_sm, 6);
     assert_int_equal(res.grid_blocks, 28 * 2 * 1 * 32);
     assert_int_equal(res.waves, 3); /* 1792 / 792 */
@@ -282,10 +284,11 @@ static void test_resources_by_hand_split(void **state)
     assert_int_equal(g.x_distinct, 9); /* j + s, j < 7, s < 3 */
     assert_int_equal(res.threads, 112);
     assert_int_equal(res.smem_bytes, 2 * (8 * 9 * 9 + 8 * 9 * 64) * 4); /* 42048 */
-    /* 28 + min(2 channels per step x (9 + 12), 56) + 32 = 102 -> 104 */
-    assert_int_equal(res.regs_per_thread, 104);
-    /* registers: 3328 per warp, 4 per sub-partition, 16 warps = 4 blocks; shared memory 5 */
-    assert_int_equal(res.blocks_per_sm, 4);
+    /* 1 channel per step (2 x 21 operands > 40): 28 + 21 + 24 = 73 -> 80 */
+    assert_int_equal(g.c_unroll, 1);
+    assert_int_equal(res.regs_per_thread, 80);
+    /* registers: 2560 per warp, 6 per sub-partition, 24 warps = 6 blocks; shared memory 5 */
+    assert_int_equal(res.blocks_per_sm, 5);
     assert_int_equal(res.grid_blocks, 1 * 8 * 16);
     assert_int_equal(res.waves, 1);
     assert_int_equal(res.workspace_bytes, 512 * 512 * 9 * 4 + 16 * 25088 * 4);

@@ -35,6 +35,8 @@ static const struct {
      "split_c=16"},
     {"n=1,c=3,h=224,k=64,r=7,stride=2,pad=3",
      "algo=direct,tile_k=32,tile_p=4,tile_q=16,tile_c=2,micro_k=4,micro_p=2,micro_q=4,stages=2"},
+    {"n=32,c=3,h=224,k=64,r=7,stride=2,pad=3", /* one channel is 7 x 64 FFMAs per step */
+     "algo=direct,tile_k=64,tile_p=16,tile_q=8,tile_c=1,micro_k=8,micro_p=1,micro_q=8,stages=1"},
     {"n=1,c=5,h=9,w=9,k=6,r=3,pad=1",
      "algo=direct,tile_k=6,tile_p=3,tile_q=9,tile_c=2,micro_k=1,micro_p=1,micro_q=1,stages=2"},
     {"n=2,c=8,h=6,w=10,k=8,r=3,groups=2,pad=1,dil_w=2",
@@ -120,41 +122,82 @@ static void test_plans_follow_the_model(void **state)
     }
 }
 
+#ifdef IOB_WITH_CUDA
+/* Compiles direct.cu with a plan's macros through NVRTC for sm_90; fails the test with the log. */
+static void nvrtc_compile(const iob_plan *plan, const char *what)
+{
+    const iob_kernel_file *src = iob_kernel_file_find("direct.cu");
+    assert_non_null(src);
+    /* one compile per plan: the launches share the macros */
+    char defs[2048];
+    snprintf(defs, sizeof defs, "%s", plan->launch[0].defines);
+    const char *opts[64];
+    int nopt = 0;
+    opts[nopt++] = "--gpu-architecture=sm_90";
+    opts[nopt++] = "-std=c++17";
+    for (char *save = NULL, *tok = strtok_r(defs, " ", &save); tok && nopt < 64;
+         tok = strtok_r(NULL, " ", &save))
+        opts[nopt++] = tok;
+    nvrtcProgram prog;
+    assert_int_equal(nvrtcCreateProgram(&prog, src->source, "direct.cu", 0, NULL, NULL),
+                     NVRTC_SUCCESS);
+    nvrtcResult rc = nvrtcCompileProgram(prog, nopt, opts);
+    if (rc != NVRTC_SUCCESS) {
+        size_t n;
+        nvrtcGetProgramLogSize(prog, &n);
+        char *log = malloc(n + 1);
+        nvrtcGetProgramLog(prog, log);
+        fail_msg("%s does not compile:\n%s", what, log);
+    }
+    nvrtcDestroyProgram(&prog);
+}
+#endif
+
+/* The best config by predicted time (what `--config best` runs) of every benchmark layer
+ * compiles. */
+static void test_best_configs_compile(void **state)
+{
+    (void)state;
+#ifdef IOB_WITH_CUDA
+    iob_machine m;
+    iob_error err;
+    iob_layer_list list = {0};
+    assert_int_equal(iob_machine_get("h100-sxm", &m, &err), IOB_OK);
+    if (iob_layers_read_file(IOB_SOURCE_DIR "/bench/layers/gpu-layers.csv", &list, &err))
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; i < list.count; i++)
+        for (int obj = IOB_OBJ_TIME; obj <= IOB_OBJ_TIME; obj++) {
+            iob_config c;
+            iob_plan plan;
+            char what[512];
+            if (iob_dataflow_best(&list.items[i], IOB_ALGO_DIRECT, &m, (iob_objective)obj, &c, NULL,
+                                  &err) ||
+                iob_plan_build(&list.items[i], &c, &m, &plan, &err))
+                fail_msg("%s: %s", list.items[i].name, err.msg);
+            int n = snprintf(what, sizeof what, "%s n=%lld ", list.items[i].name,
+                             (long long)list.items[i].n);
+            iob_config_format(&c, what + n, sizeof what - (size_t)n);
+            nvrtc_compile(&plan, what);
+        }
+    iob_layer_list_free(&list);
+#else
+    skip();
+#endif
+}
+
 static void test_kernels_compile(void **state)
 {
     (void)state;
 #ifdef IOB_WITH_CUDA
-    const iob_kernel_file *src = iob_kernel_file_find("direct.cu");
-    assert_non_null(src);
     for (size_t i = 0; i < NCASES; i++) {
         iob_layer L;
         iob_config c;
         iob_resources res;
         iob_plan plan;
         build(i, &L, &c, &res, &plan);
-        /* one compile per case: the three launches share the macros */
-        char defs[2048];
-        snprintf(defs, sizeof defs, "%s", plan.launch[0].defines);
-        const char *opts[64];
-        int nopt = 0;
-        opts[nopt++] = "--gpu-architecture=sm_90";
-        opts[nopt++] = "-std=c++17";
-        for (char *save = NULL, *tok = strtok_r(defs, " ", &save); tok && nopt < 64;
-             tok = strtok_r(NULL, " ", &save))
-            opts[nopt++] = tok;
-        nvrtcProgram prog;
-        assert_int_equal(nvrtcCreateProgram(&prog, src->source, "direct.cu", 0, NULL, NULL),
-                         NVRTC_SUCCESS);
-        nvrtcResult rc = nvrtcCompileProgram(prog, nopt, opts);
-        if (rc != NVRTC_SUCCESS) {
-            size_t n;
-            nvrtcGetProgramLogSize(prog, &n);
-            char *log = malloc(n + 1);
-            nvrtcGetProgramLog(prog, log);
-            fail_msg("case %zu (%s %s) does not compile:\n%s", i, cases[i].layer, cases[i].config,
-                     log);
-        }
-        nvrtcDestroyProgram(&prog);
+        char what[512];
+        snprintf(what, sizeof what, "case %zu (%s %s)", i, cases[i].layer, cases[i].config);
+        nvrtc_compile(&plan, what);
     }
 #else
     skip();
@@ -166,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plans_follow_the_model),
         cmocka_unit_test(test_kernels_compile),
+        cmocka_unit_test(test_best_configs_compile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

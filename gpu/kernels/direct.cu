@@ -70,12 +70,12 @@ static_assert(STAGES >= 1 && STAGES <= 4, "1 to 4 stages");
 static_assert(!(DIRECT_Q_WINDOW && DIRECT_VEC_Q), "LDS.128 columns have their own mapping");
 static_assert(DIRECT_MIN_BLOCKS >= 1, "DIRECT_MIN_BLOCKS: the model's blocks per SM");
 
-/* channels per unrolled step: 4, 2 or 1, the largest that divides TILE_C and keeps the step
- * within 256 FFMAs (no remainder loop; longer steps made ptxas hoist loads and double the
- * registers of small micro tiles, docs/model.md "Registers") */
-#define FFMA_PER_C (LAYER_S * MICRO_K * MICRO_P * MICRO_Q)
-constexpr int C_UNROLL =
-    TILE_C % 4 == 0 && 4 * FFMA_PER_C <= 256 ? 4 : TILE_C % 2 == 0 && 2 * FFMA_PER_C <= 256 ? 2 : 1;
+/* channels per unrolled step of the channel loop: the model's choice (4, 2 or 1, within 256
+ * FFMAs and 40 operands a step: longer steps made ptxas hoist loads and spill) */
+constexpr int C_UNROLL = DIRECT_C_UNROLL;
+static_assert(TILE_C % DIRECT_C_UNROLL == 0 &&
+                  (DIRECT_C_UNROLL == 1 || DIRECT_C_UNROLL * LAYER_S * MICRO_K * MICRO_P * MICRO_Q <= 256),
+              "DIRECT_C_UNROLL must divide TILE_C and keep a step within 256 FFMAs");
 
 __device__ __forceinline__ unsigned smem_addr(const void *p)
 {
