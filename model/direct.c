@@ -162,13 +162,19 @@ static int distinct_offsets(int mq, int64_t a, int64_t S, int64_t d)
 typedef struct pitch_key {
     int tpt, tqt, row_unit, iw_copy, step, col, width, pitch, wf;
 } pitch_key;
-static _Thread_local pitch_key pitch_cache[512];
+#define PITCH_CACHE 4096
+static _Thread_local pitch_key pitch_cache[PITCH_CACHE];
 
 static void choose_pitch(int tpt, int tqt, int64_t row_unit, int iw_copy, int step, int col,
                          int width, int *pitch_out, int *wf_out)
 {
-    unsigned h = (unsigned)(tpt * 131 + tqt * 31 + row_unit * 7 + iw_copy * 17 + step + col * 3 +
-                            width * 5) % 512u;
+    uint64_t x = ((uint64_t)tpt << 48) ^ ((uint64_t)tqt << 36) ^ ((uint64_t)row_unit << 24) ^
+                 ((uint64_t)iw_copy << 8) ^ ((uint64_t)step << 4) ^ ((uint64_t)col << 2) ^
+                 (uint64_t)width ^ ((uint64_t)col << 56);
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    unsigned h = (unsigned)(x % PITCH_CACHE);
     pitch_key *e = &pitch_cache[h];
     if (e->tpt == tpt && e->tqt == tqt && e->row_unit == row_unit && e->iw_copy == iw_copy &&
         e->step == step && e->col == col && e->width == width) {
