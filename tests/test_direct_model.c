@@ -201,19 +201,26 @@ static void test_every_config_matches_trace(void **state)
     assert_true(split > 100 && vec_q > 100 && vec_in > 1000 && clipped > 1000 && window > 100);
 }
 
+/* Checks a config that must fit; fills its resources and geometry. */
+static void fits(const char *lspec, const char *cspec, iob_resources *res, iob_direct_geom *g)
+{
+    iob_machine m = h100();
+    iob_layer L = layer(lspec);
+    iob_config c = config(cspec);
+    iob_error err;
+    if (iob_dataflow_check(&L, &c, &m, res, &err))
+        fail_msg("%s %s: %s", lspec, cspec, err.msg);
+    iob_direct_geom_get(&L, &c, g);
+}
+
 /* vgg16.conv3_2 at batch 32 with a 64 x 8 x 16 tile, worked by hand in docs/model.md */
 static void test_resources_by_hand(void **state)
 {
     (void)state;
-    iob_machine m = h100();
-    iob_layer L = layer("n=32,c=256,h=56,k=256,r=3,pad=1");
-    iob_config c = config("algo=direct,tile_k=64,tile_p=8,tile_q=16,tile_c=8,micro_k=8,"
-                          "micro_p=2,micro_q=4,stages=2");
     iob_resources res;
-    iob_error err;
-    assert_int_equal(iob_dataflow_check(&L, &c, &m, &res, &err), IOB_OK);
     iob_direct_geom g;
-    iob_direct_geom_get(&L, &c, &g);
+    fits("n=32,c=256,h=56,k=256,r=3,pad=1", "algo=direct,tile_k=64,tile_p=8,tile_q=16,tile_c=8,micro_k=8,"
+                          "micro_p=2,micro_q=4,stages=2", &res, &g);
     assert_int_equal(g.ih, 10);
     assert_int_equal(g.iw, 18);
     assert_int_equal(g.vec_in, 1);
@@ -238,15 +245,10 @@ static void test_resources_by_hand(void **state)
 static void test_resources_by_hand_pointwise(void **state)
 {
     (void)state;
-    iob_machine m = h100();
-    iob_layer L = layer("n=32,c=256,h=56,k=64,r=1");
-    iob_config c = config("algo=direct,tile_k=64,tile_p=2,tile_q=32,tile_c=32,micro_k=8,"
-                          "micro_p=2,micro_q=4,stages=2");
     iob_resources res;
-    iob_error err;
-    assert_int_equal(iob_dataflow_check(&L, &c, &m, &res, &err), IOB_OK);
     iob_direct_geom g;
-    iob_direct_geom_get(&L, &c, &g);
+    fits("n=32,c=256,h=56,k=64,r=1", "algo=direct,tile_k=64,tile_p=2,tile_q=32,tile_c=32,micro_k=8,"
+                          "micro_p=2,micro_q=4,stages=2", &res, &g);
     assert_int_equal(g.vec_in, 1);
     assert_int_equal(g.vec_q, 1);
     assert_int_equal(g.vec_k, 1);
@@ -268,15 +270,10 @@ static void test_resources_by_hand_pointwise(void **state)
 static void test_resources_by_hand_split(void **state)
 {
     (void)state;
-    iob_machine m = h100();
-    iob_layer L = layer("n=1,c=512,h=7,k=512,r=3,pad=1");
-    iob_config c = config("algo=direct,tile_k=64,tile_p=7,tile_q=7,tile_c=8,micro_k=4,"
-                          "micro_p=1,micro_q=7,stages=2,split_c=16");
     iob_resources res;
-    iob_error err;
-    assert_int_equal(iob_dataflow_check(&L, &c, &m, &res, &err), IOB_OK);
     iob_direct_geom g;
-    iob_direct_geom_get(&L, &c, &g);
+    fits("n=1,c=512,h=7,k=512,r=3,pad=1", "algo=direct,tile_k=64,tile_p=7,tile_q=7,tile_c=8,micro_k=4,"
+                          "micro_p=1,micro_q=7,stages=2,split_c=16", &res, &g);
     assert_int_equal(g.vec_in, 0);
     assert_int_equal(g.iw_copy, 9);
     /* rows 0..6 of a warp at tp*9 words: banks 0,9,18,27,4,13,22, all distinct */
