@@ -21,5 +21,6 @@ int iob_cmd_tune(int argc, char **argv);
 int iob_cmd_validate(int argc, char **argv);
 int iob_cmd_plot(int argc, char **argv);
 int iob_cmd_sim(int argc, char **argv);
+int iob_cmd_dataflow(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const iob_command commands[] = {
     {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
     {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
     {"sim", iob_cmd_sim, "replay a config's accesses through the L1/L2 cache simulator"},
+    {"dataflow", iob_cmd_dataflow, "configs of a dataflow: resources, predicted traffic and time"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "iobound/dataflow.h"
 
 #define FIELD(name, doc) {#name, offsetof(iob_config, name), doc}
@@ -121,4 +123,59 @@ int iob_config_equal(const iob_config *a, const iob_config *b)
             *(const int *)((const char *)b + fields[i].offset))
             return 0;
     return 1;
+}
+
+iob_status iob_config_parse_json(const char *json, iob_config *cfg, iob_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->algo = IOB_ALGO_DIRECT;
+    cfg->stages = 1;
+    cfg->split_c = 1;
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    if (!root)
+        return iob_error_set(err, IOB_EINVAL, "config is not valid JSON");
+    const cJSON *obj = root;
+    const cJSON *inner = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "config")
+                                              : NULL;
+    if (cJSON_IsObject(inner))
+        obj = inner;
+    iob_status st = IOB_OK;
+    int have_algo = 0;
+    if (!cJSON_IsObject(obj)) {
+        st = iob_error_set(err, IOB_EINVAL, "config JSON must be an object");
+        goto done;
+    }
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char val[64];
+        if (cJSON_IsString(it))
+            snprintf(val, sizeof val, "%s", it->valuestring);
+        else if (cJSON_IsNumber(it) && it->valuedouble == (double)(long)it->valuedouble)
+            snprintf(val, sizeof val, "%ld", (long)it->valuedouble);
+        else {
+            st = iob_error_set(err, IOB_EINVAL, "config key '%s': expected a whole number or a "
+                               "string", it->string ? it->string : "?");
+            goto done;
+        }
+        /* one key=value item through the text parser keeps a single grammar for values */
+        char item[160];
+        iob_config one;
+        snprintf(item, sizeof item, "algo=%s,%s=%s", iob_algo_name(cfg->algo),
+                 it->string ? it->string : "", val);
+        if (it->string && !strcmp(it->string, "algo")) {
+            if ((st = iob_algo_parse(val, &cfg->algo, err)))
+                goto done;
+            have_algo = 1;
+            continue;
+        }
+        if ((st = iob_config_parse(item, &one, err)))
+            goto done;
+        for (int i = 0; i < NFIELDS; i++)
+            if (!strcmp(fields[i].key, it->string))
+                *field_ptr(cfg, &fields[i]) = *field_ptr(&one, &fields[i]);
+    }
+    if (!have_algo)
+        st = iob_error_set(err, IOB_EINVAL, "config JSON has no \"algo\" key");
+done:
+    cJSON_Delete(root);
+    return st;
 }

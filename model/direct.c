@@ -37,3 +37,958 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
     iob_bound_finish_pebble(out, &pb);
     return IOB_OK;
 }
+
+/* ---- the dataflow of our direct kernel (docs/model.md, "Direct convolution") ---------------
+ *
+ * Grid: x = output-pixel tiles (tile_p x tile_q of one image), y = G * tiles of tile_k output
+ * channels, z = N * split_c. A block walks the channels of its split in chunks of tile_c; per
+ * chunk (one pipeline stage) it copies the filter slice [tile_c][R][S][tile_k] (from the filter
+ * reordered [G][C/G][R][S][K/G] once per layer) and the input patch
+ * [tile_c][(tile_p-1)*stride_h+(R-1)*dil_h+1][(tile_q-1)*stride_w+(S-1)*dil_w+1] into shared
+ * memory, zeros for padding, clipped edges and channels past C/G. Each thread accumulates
+ * micro_k x micro_p x micro_q outputs in registers. split_c > 1 writes partial sums to a
+ * workspace [split_c][N*K*P*Q rounded up to 32] that a second kernel sums.
+ *
+ * Counting (exact): SM<->L2 read sectors = for every block and stage the distinct 32-byte sectors
+ * its loads touch; write sectors = the distinct sectors of each block's stores. All bases are
+ * 2 MiB aligned, so a sector is 8 consecutive floats of a tensor and only addresses modulo 8
+ * matter. A stage's input is a box [cn][hn][wn] of the NCHW tensor: rows of wn floats, W apart,
+ * planes H*W apart. Its distinct sectors are
+ *     sum over rows of sectors(row)  -  #(consecutive rows whose end and start share a sector)
+ * (rows sorted by address are disjoint, so a sector shared by m+1 rows is counted m+1 times and
+ * subtracted m times). Each term depends on the row's start modulo 8 only, and the starts of a
+ * box advance by W and H*W, so the sums run over cycles of length 8/gcd(step, 8): O(8) per box
+ * shape and start residue. Blocks and stages are then grouped by (box shape, start residue)
+ * through per-axis histograms (tile rows, tile columns, chunks, images), so a prediction costs
+ * O(tiles_p + tiles_q + G + a few 8x8 convolutions), never a loop over elements.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/checked.h"
+#include "model/dataflow_algo.h"
+#include "model/direct_model.h"
+
+#define SECTOR_FLOATS 8
+/* register estimate: accumulators + min(operands of one unrolled step, REGS_OPS_MAX) +
+ * REGS_BASE, a budget ptxas keeps to under the kernel's launch bounds without spilling on the
+ * best configs of every benchmark layer: docs/model.md, "Registers" */
+#define REGS_BASE 24
+#define REGS_OPS_MAX 40
+
+static int64_t round_up(int64_t a, int64_t b) { return iob_ceil_div(a, b) * b; }
+static int gcd_int(int a, int b)
+{
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+static int mod8(int64_t a) { return (int)(((a % 8) + 8) % 8); }
+
+/* Shared-memory wavefronts of one warp-wide read of the input patch: lane l has
+ * tq_idx = l % tqt and tp_idx = (l / tqt) % tpt and reads `width` words from
+ * tp_idx*row_step + tq_idx*col_step*width. A phase (all 32 lanes for 4-byte reads, 8 lanes for
+ * 16-byte reads) takes as many wavefronts as the most distinct words on one of the 32 banks. */
+static int patch_wavefronts(int tpt, int tqt, int64_t row_step, int col_step, int width)
+{
+    int lanes_per_phase = width == 4 ? 8 : 32, total = 0;
+    for (int phase = 0; phase < 32 / lanes_per_phase; phase++) {
+        int64_t words[32];
+        int n = 0;
+        for (int l = phase * lanes_per_phase; l < (phase + 1) * lanes_per_phase; l++) {
+            int64_t a = (int64_t)((l / tqt) % tpt) * row_step + (int64_t)(l % tqt) * col_step * width;
+            for (int w = 0; w < width; w++) {
+                int dup = 0;
+                for (int i = 0; i < n && !dup; i++)
+                    dup = words[i] == a + w;
+                if (!dup)
+                    words[n++] = a + w;
+            }
+        }
+        int per_bank[32] = {0}, worst = 1;
+        for (int i = 0; i < n; i++) {
+            int b = (int)(words[i] % 32);
+            if (++per_bank[b] > worst)
+                worst = per_bank[b];
+        }
+        total += worst;
+    }
+    return total;
+}
+
+/* Distinct values of j*a + s*d over j < mq, s < S: the patch columns one thread reads per
+ * (c, r) (a bitmap while they stay below 4096, else pairwise). */
+static int distinct_offsets(int mq, int64_t a, int64_t S, int64_t d)
+{
+    int64_t span = (mq - 1) * a + (S - 1) * d;
+    int n = 0;
+    if (span < 64) {
+        uint64_t bits = 0;
+        for (int j = 0; j < mq; j++)
+            for (int64_t s = 0; s < S; s++)
+                bits |= 1ull << (j * a + s * d);
+        return __builtin_popcountll(bits);
+    }
+    if (span < 4096) {
+        uint64_t bits[64] = {0};
+        for (int j = 0; j < mq; j++)
+            for (int64_t s = 0; s < S; s++) {
+                int64_t x = j * a + s * d;
+                uint64_t bit = 1ull << (x % 64);
+                n += !(bits[x / 64] & bit);
+                bits[x / 64] |= bit;
+            }
+        return n;
+    }
+    /* j*a + s*d = j'*a + s'*d needs (j-j')*a = (s'-s)*d: count each value at its first j */
+    n = mq * (int)S;
+    if (a <= (S - 1) * d)
+        for (int j = 0; j < mq; j++)
+            for (int64_t s = 0; s < S; s++)
+                for (int j2 = 0; j2 < j; j2++)
+                    if ((j - j2) * a % d == 0 && s + (j - j2) * a / d < S) {
+                        n--;
+                        break;
+                    }
+    return n;
+}
+
+/* The patch pitch: the least of iw_copy .. iw_copy+31 (steps of 4 with 16-byte copies) whose
+ * warp-wide reads take the fewest wavefronts (the rows of a warp's lanes spread over the banks).
+ * Remembered per thread for the last few hundred shapes: the enumeration asks again and again. */
+typedef struct pitch_key {
+    int tpt, tqt, row_unit, iw_copy, step, col, width, pitch, wf;
+} pitch_key;
+#define PITCH_CACHE 4096
+static _Thread_local pitch_key pitch_cache[PITCH_CACHE];
+
+static void choose_pitch(int tpt, int tqt, int64_t row_unit, int iw_copy, int step, int col,
+                         int width, int *pitch_out, int *wf_out)
+{
+    uint64_t x = ((uint64_t)tpt << 48) ^ ((uint64_t)tqt << 36) ^ ((uint64_t)row_unit << 24) ^
+                 ((uint64_t)iw_copy << 8) ^ ((uint64_t)step << 4) ^ ((uint64_t)col << 2) ^
+                 (uint64_t)width ^ ((uint64_t)col << 56);
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    unsigned h = (unsigned)(x % PITCH_CACHE);
+    pitch_key *e = &pitch_cache[h];
+    if (e->tpt == tpt && e->tqt == tqt && e->row_unit == row_unit && e->iw_copy == iw_copy &&
+        e->step == step && e->col == col && e->width == width) {
+        *pitch_out = e->pitch;
+        *wf_out = e->wf;
+        return;
+    }
+    /* reading one row only is the least any pitch can do */
+    int least = patch_wavefronts(1, tqt, 0, col, width), best_wf = 1 << 30, best = iw_copy;
+    for (int pitch = iw_copy; pitch < iw_copy + 32 && best_wf > least; pitch += step) {
+        int wf = tpt == 1 || tqt >= 32 ? least
+                                       : patch_wavefronts(tpt, tqt, row_unit * pitch, col, width);
+        if (wf < best_wf) {
+            best_wf = wf;
+            best = pitch;
+        }
+    }
+    *e = (pitch_key){tpt, tqt, (int)row_unit, iw_copy, step, col, width, best, best_wf};
+    *pitch_out = best;
+    *wf_out = best_wf;
+}
+
+void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_geom *g)
+{
+    memset(g, 0, sizeof *g);
+    g->cg = L->c / L->groups;
+    g->kg = L->k / L->groups;
+    g->tiles_p = iob_ceil_div(L->p, cfg->tile_p);
+    g->tiles_q = iob_ceil_div(L->q, cfg->tile_q);
+    g->tiles_k = iob_ceil_div(g->kg, cfg->tile_k);
+    g->chunks = iob_ceil_div(g->cg, cfg->tile_c);
+    g->chunks_per_split = iob_ceil_div(g->chunks, cfg->split_c);
+    g->grid[0] = g->tiles_p * g->tiles_q;
+    g->grid[1] = L->groups * g->tiles_k;
+    g->grid[2] = L->n * cfg->split_c;
+    g->grid_blocks = g->grid[0] * g->grid[1] * g->grid[2];
+    g->tkt = cfg->tile_k / cfg->micro_k;
+    g->tpt = cfg->tile_p / cfg->micro_p;
+    g->tqt = cfg->tile_q / cfg->micro_q;
+    g->threads = g->tkt * g->tpt * g->tqt;
+    g->ih = (int)((cfg->tile_p - 1) * L->stride_h + (L->r - 1) * L->dil_h + 1);
+    g->iw = (int)((cfg->tile_q - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1);
+    g->vec_in = L->w % 4 == 0 && (cfg->tile_q * L->stride_w) % 4 == 0;
+    g->in_off = g->vec_in ? mod8(-L->pad_left) % 4 : 0;
+    g->iw_copy = g->vec_in ? (int)round_up(g->in_off + g->iw, 4) : g->iw;
+    g->vec_f = g->kg % 4 == 0 && cfg->tile_k % 4 == 0;
+    g->vec_q = g->vec_in && L->s == 1 && L->stride_w == 1 && cfg->micro_q % 4 == 0 &&
+               g->in_off == 0;
+    g->vec_k = cfg->micro_k % 4 == 0;
+    int step = g->vec_in ? 4 : 1;
+    int64_t row_unit = (int64_t)cfg->micro_p * L->stride_h;
+    if (g->vec_q) {
+        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step, 1, 4, &g->iw_pitch,
+                     &g->wavefronts_in);
+        g->x_distinct = cfg->micro_q;
+    } else {
+        /* strided columns (q = tq_idx + j*tqt) or a window of consecutive ones
+         * (q = tq_idx*micro_q + j, whose taps overlap: fewer distinct patch words); the one
+         * with fewer patch wavefronts per (c, r), strided on a tie */
+        int xs = distinct_offsets(cfg->micro_q, (int64_t)g->tqt * L->stride_w, L->s, L->dil_w);
+        int xw = distinct_offsets(cfg->micro_q, L->stride_w, L->s, L->dil_w);
+        int ps, pw, ws, ww;
+        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step, (int)L->stride_w, 1, &ps, &ws);
+        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step,
+                     cfg->micro_q * (int)L->stride_w, 1, &pw, &ww);
+        g->q_window = cfg->micro_q > 1 && xw * ww < xs * ws;
+        g->iw_pitch = g->q_window ? pw : ps;
+        g->wavefronts_in = g->q_window ? ww : ws;
+        g->x_distinct = g->q_window ? xw : xs;
+    }
+    g->in_stage_floats = (int64_t)cfg->tile_c * g->ih * g->iw_pitch;
+    g->f_stage_floats = (int64_t)cfg->tile_c * L->r * L->s * cfg->tile_k;
+    g->f_off = round_up(g->in_stage_floats, 4);
+    g->stage_floats = round_up(g->f_off + g->f_stage_floats, 4);
+    g->smem_bytes = (int64_t)cfg->stages * g->stage_floats * 4;
+    g->c_unroll = iob_direct_c_unroll(cfg, L, g);
+    g->elems_out = L->n * L->k * L->p * L->q;
+    g->ws_plane = round_up(g->elems_out, 32);
+    g->ws_partial_bytes = cfg->split_c > 1 ? (int64_t)cfg->split_c * g->ws_plane * 4 : 0;
+    g->ws_filter_bytes = L->k * g->cg * L->r * L->s * 4;
+}
+
+int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L, const iob_direct_geom *g)
+{
+    /* the largest of 4, 2, 1 that divides tile_c and keeps one unrolled step within 256 FFMAs
+     * and REGS_OPS_MAX operands (more unrolling made ptxas hoist the loads of every channel
+     * and spill: 128 x 28 x 8 tiles of a 1x1 layer at 4 channels per step) */
+    int per_c = (int)L->s * cfg->micro_k * cfg->micro_p * cfg->micro_q;
+    int ops = cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k;
+    for (int u = 4; u > 1; u /= 2)
+        if (cfg->tile_c % u == 0 && u * per_c <= 256 && u * ops <= REGS_OPS_MAX)
+            return u;
+    return 1;
+}
+
+int iob_direct_regs_estimate(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g)
+{
+    /* accumulators + the operands of one unrolled step of the channel loop that the compiler
+     * keeps live at once (c_unroll x (micro_p x the distinct patch columns + S x micro_k filter
+     * values); ptxas interleaves loads and FFMAs beyond about 56 of them) + addressing and loop
+     * state. */
+    int acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
+    int ops = (cfg->micro_p * g->x_distinct + (int)L->s * cfg->micro_k) * g->c_unroll;
+    int regs = acc + (ops < REGS_OPS_MAX ? ops : REGS_OPS_MAX) + REGS_BASE;
+    return (int)round_up(regs, 8);
+}
+
+/* ---- sector counting ------------------------------------------------------------------------ */
+
+/* sum_{i < count} v[(r0 + i*step) mod 8]: the residues repeat every 8/gcd(step mod 8, 8) terms */
+static int64_t cycle_sum(const int64_t v[8], int r0, int64_t step, int64_t count)
+{
+    if (count <= 0)
+        return 0;
+    int d = mod8(step), period = 8 / gcd_int(d, 8);
+    int64_t cyc = 0, part = 0, rem = count % period;
+    for (int i = 0; i < period; i++) {
+        int64_t x = v[(r0 + i * d) % 8];
+        cyc += x;
+        if (i < rem)
+            part += x;
+    }
+    return (count / period) * cyc + part;
+}
+
+/* Sectors of a run of len >= 1 floats starting at residue r (0..7). */
+static int64_t run_sectors(int r, int64_t len) { return (r + len - 1) / SECTOR_FLOATS + 1; }
+/* 1 if the sector of a run's last float (residue e) also holds the next run, gap floats on. */
+static int64_t shares(int e, int64_t gap) { return e + 1 + gap < SECTOR_FLOATS; }
+
+/* Distinct sectors of a box of cn planes x hn rows x wn floats (rows `row` floats apart, planes
+ * `plane` floats apart) for each start residue: out[r]. */
+static void box_sectors(int64_t cn, int64_t hn, int64_t wn, int64_t row, int64_t plane,
+                        int64_t out[8])
+{
+    memset(out, 0, 8 * sizeof out[0]);
+    if (cn <= 0 || hn <= 0 || wn <= 0)
+        return;
+    int64_t per_row[8], row_share[8], per_plane[8], plane_share[8];
+    for (int r = 0; r < 8; r++) {
+        per_row[r] = run_sectors(r, wn);
+        row_share[r] = shares(mod8(r + wn - 1), row - wn);
+    }
+    for (int r = 0; r < 8; r++) {
+        per_plane[r] = cycle_sum(per_row, r, row, hn) - cycle_sum(row_share, r, row, hn - 1);
+        plane_share[r] = shares(mod8(r + (hn - 1) * row + wn - 1), plane - (hn - 1) * row - wn);
+    }
+    for (int r = 0; r < 8; r++)
+        out[r] = cycle_sum(per_plane, r, plane, cn) - cycle_sum(plane_share, r, plane, cn - 1);
+}
+
+/* A histogram of (extent, start residue) pairs along one axis of the blocks or stages. */
+#define HIST_MAX 64
+typedef struct hist {
+    int n;
+    int64_t len[HIST_MAX];
+    int64_t cnt[HIST_MAX][8];
+    int overflow;
+} hist;
+
+static void hist_add(hist *h, int64_t len, int res, int64_t count)
+{
+    for (int i = 0; i < h->n; i++)
+        if (h->len[i] == len) {
+            h->cnt[i][res] += count;
+            return;
+        }
+    if (h->n == HIST_MAX) {
+        h->overflow = 1;
+        return;
+    }
+    h->len[h->n] = len;
+    memset(h->cnt[h->n], 0, sizeof h->cnt[0]);
+    h->cnt[h->n][res] += count;
+    h->n++;
+}
+
+/* c[r] = sum over a + b = r (mod 8) of a[a] * b[b] */
+static void conv8(const int64_t a[8], const int64_t b[8], int64_t c[8])
+{
+    int64_t t[8] = {0};
+    for (int i = 0; i < 8; i++)
+        if (a[i])
+            for (int j = 0; j < 8; j++)
+                t[(i + j) % 8] += a[i] * b[j];
+    memcpy(c, t, sizeof t);
+}
+
+/* How many i in [0, count) have (r0 + i*step) mod 8 == r, for each r. */
+static void progression_hist(int r0, int64_t step, int64_t count, int64_t out[8])
+{
+    memset(out, 0, 8 * sizeof out[0]);
+    int d = mod8(step), period = 8 / gcd_int(d, 8);
+    for (int i = 0; i < period && i < count; i++)
+        out[(r0 + i * d) % 8] += (count - i + period - 1) / period;
+}
+
+/* Tile rows (or columns) of the output and their input windows: extent after clipping to
+ * [0, extent) and the start offset of the window. */
+static void window_hist(int64_t out, int64_t tile, int64_t stride, int64_t taps, int64_t dil,
+                        int64_t pad, int64_t extent, int64_t row_floats, hist *h)
+{
+    h->n = 0;
+    h->overflow = 0;
+    for (int64_t o0 = 0; o0 < out; o0 += tile) {
+        int64_t t = iob_min64(tile, out - o0);
+        int64_t a = o0 * stride - pad, span = (t - 1) * stride + (taps - 1) * dil + 1;
+        int64_t lo = iob_max64(a, 0), hi = iob_min64(extent, a + span);
+        if (hi <= lo)
+            hist_add(h, 0, 0, 1);
+        else
+            hist_add(h, hi - lo, mod8(lo * row_floats), 1);
+    }
+}
+
+/* Output tile rows (or columns): extent and start. */
+static void tile_hist(int64_t out, int64_t tile, int64_t row_floats, hist *h)
+{
+    h->n = 0;
+    h->overflow = 0;
+    for (int64_t o0 = 0; o0 < out; o0 += tile)
+        hist_add(h, iob_min64(tile, out - o0), mod8(o0 * row_floats), 1);
+}
+
+/* sum over the classes of three histograms (planes, rows, columns) of the product of their
+ * counts times box_sectors(planes, rows, columns) at the summed start residue. */
+static int64_t sum_boxes(const hist *ha, const hist *hb, const hist *hc, int64_t row,
+                         int64_t plane)
+{
+    int64_t total = 0;
+    for (int i = 0; i < ha->n; i++)
+        for (int j = 0; j < hb->n; j++) {
+            int64_t ab[8];
+            conv8(ha->cnt[i], hb->cnt[j], ab);
+            for (int k = 0; k < hc->n; k++) {
+                int64_t abc[8], f[8];
+                conv8(ab, hc->cnt[k], abc);
+                box_sectors(ha->len[i], hb->len[j], hc->len[k], row, plane, f);
+                for (int r = 0; r < 8; r++)
+                    total += abc[r] * f[r];
+            }
+        }
+    return total;
+}
+
+static int mulmod8(int64_t a, int64_t b) { return mod8(mod8(a) * mod8(b)); }
+
+/* Channel chunks of every (image, group): classes by chunk length, residue of the chunk's first
+ * element ((n*C + g*C/G + i*tile_c) * plane) mod 8. */
+static void chunk_hist(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g,
+                       int64_t plane, int64_t images, hist *h)
+{
+    h->n = 0;
+    h->overflow = 0;
+    int64_t nfull = g->cg / cfg->tile_c, last = g->cg - nfull * cfg->tile_c;
+    int64_t full[8] = {0}, part[8] = {0}, img[8];
+    for (int64_t gi = 0; gi < L->groups; gi++) {
+        int r0 = mulmod8(gi * g->cg, plane);
+        int64_t ph[8];
+        progression_hist(r0, mod8(cfg->tile_c) * mod8(plane), nfull, ph);
+        for (int r = 0; r < 8; r++)
+            full[r] += ph[r];
+        if (last)
+            part[mod8(r0 + mulmod8(nfull * cfg->tile_c, plane))]++;
+    }
+    progression_hist(0, mulmod8(L->c, plane), images, img);
+    conv8(full, img, full);
+    conv8(part, img, part);
+    if (nfull) {
+        hist_add(h, cfg->tile_c, 0, 0);
+        memcpy(h->cnt[h->n - 1], full, sizeof full);
+    }
+    if (last) {
+        hist_add(h, last, 0, 0);
+        memcpy(h->cnt[h->n - 1], part, sizeof part);
+    }
+}
+
+typedef struct direct_counts {
+    int64_t in_sectors, f_sectors, out_sectors, red_read, red_write;
+    int64_t in_floats, f_floats;  /* floats the copies read (vec_in widening included) */
+    int64_t block_chunks;         /* sum over blocks of the chunks each walks */
+} direct_counts;
+
+/* The three sums of count_traffic depend on few config fields each (input: tile_p, tile_q,
+ * tile_c; filter: tile_k, tile_c; stores: tile_k, tile_p, tile_q), while an enumeration asks for
+ * tens of thousands of configs of one layer: each thread remembers them for the last layer it
+ * saw (a direct-mapped table per sum; a collision only recomputes). */
+#define MEMO_SIZE 1024
+typedef struct memo_entry {
+    int a, b, c, valid;
+    int64_t v0, v1;
+} memo_entry;
+typedef struct memo {
+    int64_t shape[19];
+    memo_entry in[MEMO_SIZE], f[MEMO_SIZE], out[MEMO_SIZE];
+} memo;
+static _Thread_local memo *memo_tls;
+
+static memo *memo_for(const iob_layer *L)
+{
+    int64_t shape[19] = {L->n, L->c, L->h, L->w, L->k, L->r, L->s, L->stride_h, L->stride_w,
+                         L->pad_top, L->pad_bottom, L->pad_left, L->pad_right, L->dil_h,
+                         L->dil_w, L->groups, L->p, L->q, 1};
+    if (!memo_tls) {
+        /* one per thread, kept for the thread's life (a few hundred KiB) */
+        memo_tls = calloc(1, sizeof *memo_tls);
+        if (!memo_tls)
+            return NULL;
+    }
+    if (memcmp(memo_tls->shape, shape, sizeof shape)) {
+        memset(memo_tls, 0, sizeof *memo_tls);
+        memcpy(memo_tls->shape, shape, sizeof shape);
+    }
+    return memo_tls;
+}
+
+static memo_entry *memo_slot(memo_entry *table, int a, int b, int c, int *hit)
+{
+    unsigned h = ((unsigned)a * 2654435761u ^ (unsigned)b * 40503u ^ (unsigned)c * 97u) % MEMO_SIZE;
+    memo_entry *e = &table[h];
+    *hit = e->valid && e->a == a && e->b == b && e->c == c;
+    if (!*hit) {
+        e->a = a;
+        e->b = b;
+        e->c = c;
+        e->valid = 0;
+    }
+    return e;
+}
+
+/* Fills c; IOB_ENOTSUP when the edge tiles come in more shapes than the histograms hold
+ * (padding of thousands of tiles), rather than a wrong count. */
+static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
+                                const iob_direct_geom *g, direct_counts *c, iob_error *err)
+{
+    memset(c, 0, sizeof *c);
+    int64_t HW = L->h * L->w, PQ = L->p * L->q, RS = L->r * L->s;
+    memo *mm = memo_for(L);
+    int hit = 0, overflow = 0;
+
+    /* input: TK k-tiles load each (image, group, chunk, pixel tile) patch */
+    memo_entry tmp_in = {0}, *e = mm ? memo_slot(mm->in, cfg->tile_p, cfg->tile_q, cfg->tile_c,
+                                                  &hit)
+                                     : &tmp_in;
+    if (!hit) {
+        hist chunks, rows, cols;
+        chunk_hist(L, cfg, g, HW, L->n, &chunks);
+        window_hist(L->p, cfg->tile_p, L->stride_h, L->r, L->dil_h, L->pad_top, L->h, L->w,
+                    &rows);
+        window_hist(L->q, cfg->tile_q, L->stride_w, L->s, L->dil_w, L->pad_left, L->w, 1, &cols);
+        overflow |= chunks.overflow | rows.overflow | cols.overflow;
+        e->v0 = sum_boxes(&chunks, &rows, &cols, L->w, HW);
+        int64_t sum_hn = 0, sum_wn = 0;
+        for (int i = 0; i < rows.n; i++)
+            for (int r = 0; r < 8; r++)
+                sum_hn += rows.len[i] * rows.cnt[i][r];
+        /* columns the copy reads: widened to 16-byte pieces when vec_in */
+        for (int64_t q0 = 0; q0 < L->q; q0 += cfg->tile_q) {
+            int64_t t = iob_min64(cfg->tile_q, L->q - q0);
+            int64_t a = q0 * L->stride_w - L->pad_left;
+            int64_t lo = iob_max64(a, 0);
+            int64_t hi = iob_min64(L->w, a + (t - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1);
+            if (hi > lo)
+                sum_wn += g->vec_in ? round_up(hi, 4) - (lo / 4) * 4 : hi - lo;
+        }
+        e->v1 = sum_hn * sum_wn;
+        e->valid = !overflow;
+    }
+    c->in_sectors = g->tiles_k * e->v0;
+    c->in_floats = g->tiles_k * L->n * L->c * e->v1;
+
+    /* filter (reordered [G][C/G][R][S][K/G]): per stage tile_c*R*S runs of tile_k, K/G apart */
+    memo_entry tmp_f = {0};
+    e = mm ? memo_slot(mm->f, cfg->tile_k, cfg->tile_c, 0, &hit) : &tmp_f;
+    if (!hit) {
+        hist fchunks, ktiles;
+        chunk_hist(L, cfg, g, RS * g->kg, 1, &fchunks);
+        ktiles.n = 0;
+        ktiles.overflow = 0;
+        for (int64_t k0 = 0; k0 < g->kg; k0 += cfg->tile_k)
+            hist_add(&ktiles, iob_min64(cfg->tile_k, g->kg - k0), mod8(k0), 1);
+        overflow |= fchunks.overflow | ktiles.overflow;
+        int64_t fsum = 0;
+        for (int i = 0; i < fchunks.n; i++)
+            for (int j = 0; j < ktiles.n; j++) {
+                int64_t ab[8], f[8];
+                conv8(fchunks.cnt[i], ktiles.cnt[j], ab);
+                box_sectors(1, fchunks.len[i] * RS, ktiles.len[j], g->kg, 0, f);
+                for (int r = 0; r < 8; r++)
+                    fsum += ab[r] * f[r];
+            }
+        e->v0 = fsum;
+        e->valid = !overflow;
+    }
+    int64_t pixel_tiles = g->tiles_p * g->tiles_q;
+    c->f_sectors = e->v0 * L->n * pixel_tiles;
+    c->f_floats = L->c * RS * g->kg * L->n * pixel_tiles;
+    c->block_chunks = g->tiles_k * pixel_tiles * L->n * L->groups * g->chunks;
+
+    /* stores: each block its tile_k x tile_p x tile_q box, into the output or its split plane
+     * (planes are 32-float aligned, so every split has the output's residues) */
+    memo_entry tmp_o = {0};
+    e = mm ? memo_slot(mm->out, cfg->tile_k, cfg->tile_p, cfg->tile_q, &hit) : &tmp_o;
+    if (!hit) {
+        hist kout, prow, pcol;
+        kout.n = 0;
+        kout.overflow = 0;
+        int64_t img[8];
+        progression_hist(0, mulmod8(L->k, PQ), L->n, img);
+        int64_t ktail = g->kg - (g->tiles_k - 1) * cfg->tile_k;
+        for (int64_t gi = 0; gi < L->groups; gi++)
+            for (int64_t kt = 0; kt < g->tiles_k; kt++) {
+                int64_t tk = kt == g->tiles_k - 1 ? ktail : cfg->tile_k;
+                hist_add(&kout, tk, mulmod8(gi * g->kg + kt * cfg->tile_k, PQ), 1);
+            }
+        for (int i = 0; i < kout.n; i++)
+            conv8(kout.cnt[i], img, kout.cnt[i]);
+        tile_hist(L->p, cfg->tile_p, L->q, &prow);
+        tile_hist(L->q, cfg->tile_q, 1, &pcol);
+        overflow |= kout.overflow | prow.overflow | pcol.overflow;
+        e->v0 = sum_boxes(&kout, &prow, &pcol, L->q, PQ);
+        e->valid = !overflow;
+    }
+    c->out_sectors = cfg->split_c * e->v0;
+    if (overflow)
+        return iob_error_set(err, IOB_ENOTSUP, "the edge tiles of this layer come in more than "
+                             "%d shapes (padding of many tiles): no closed-form count", HIST_MAX);
+
+    if (cfg->split_c > 1) {
+        int64_t blocks = iob_ceil_div(g->elems_out, IOB_DIRECT_REDUCE_THREADS);
+        int64_t tail = g->elems_out - (blocks - 1) * IOB_DIRECT_REDUCE_THREADS;
+        int64_t per = (blocks - 1) * (IOB_DIRECT_REDUCE_THREADS / SECTOR_FLOATS) +
+                      iob_ceil_div(tail, SECTOR_FLOATS);
+        c->red_read = cfg->split_c * per;
+        c->red_write = per;
+    }
+    return IOB_OK;
+}
+
+iob_status iob_direct_sectors(const iob_layer *L, const iob_config *cfg, int64_t sectors[5],
+                              iob_error *err)
+{
+    iob_direct_geom g;
+    iob_direct_geom_get(L, cfg, &g);
+    direct_counts c;
+    iob_status st = count_traffic(L, cfg, &g, &c, err);
+    if (st)
+        return st;
+    sectors[0] = c.in_sectors;
+    sectors[1] = c.f_sectors;
+    sectors[2] = c.out_sectors;
+    sectors[3] = c.red_read;
+    sectors[4] = c.red_write;
+    return IOB_OK;
+}
+
+/* ---- resources and feasibility ---------------------------------------------------------- */
+
+#define SMEM_RESERVED_PER_BLOCK 1024 /* the CUDA runtime keeps 1 KiB per block on sm_80+ [CG] */
+#define STAGES_MAX 4
+#define SM_SUBPARTITIONS 4 /* warp schedulers, each with a quarter of the register file [CG] */
+
+static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                               iob_resources *res, iob_error *err)
+{
+    if (cfg->algo != IOB_ALGO_DIRECT)
+        return iob_error_set(err, IOB_EINVAL, "not a direct config");
+    if (cfg->wino_m)
+        return iob_error_set(err, IOB_EINVAL, "wino_m=%d is a Winograd key, not a direct one",
+                             cfg->wino_m);
+    if (cfg->layout)
+        return iob_error_set(err, IOB_EINFEASIBLE, "layout=%d: the direct kernel reads NCHW "
+                             "(layout=0) only", cfg->layout);
+    const struct {
+        const char *key;
+        int v;
+    } pos[] = {{"tile_k", cfg->tile_k},   {"tile_p", cfg->tile_p},   {"tile_q", cfg->tile_q},
+               {"tile_c", cfg->tile_c},   {"micro_k", cfg->micro_k}, {"micro_p", cfg->micro_p},
+               {"micro_q", cfg->micro_q}, {"stages", cfg->stages},   {"split_c", cfg->split_c}};
+    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
+        if (pos[i].v < 1)
+            return iob_error_set(err, IOB_EINVAL, "%s=%d: a direct config needs it >= 1",
+                                 pos[i].key, pos[i].v);
+    const struct {
+        const char *tile, *micro;
+        int t, u;
+    } div[] = {{"tile_k", "micro_k", cfg->tile_k, cfg->micro_k},
+               {"tile_p", "micro_p", cfg->tile_p, cfg->micro_p},
+               {"tile_q", "micro_q", cfg->tile_q, cfg->micro_q}};
+    for (int i = 0; i < 3; i++)
+        if (div[i].t % div[i].u)
+            return iob_error_set(err, IOB_EINFEASIBLE, "%s=%d is not a multiple of %s=%d",
+                                 div[i].tile, div[i].t, div[i].micro, div[i].u);
+    if (cfg->stages > STAGES_MAX)
+        return iob_error_set(err, IOB_EINFEASIBLE, "stages=%d: the kernel pipelines 1 to %d "
+                             "stages", cfg->stages, STAGES_MAX);
+    iob_direct_geom g;
+    iob_direct_geom_get(L, cfg, &g);
+    if (cfg->split_c > g.chunks || (cfg->split_c - 1) * g.chunks_per_split >= g.chunks)
+        return iob_error_set(err, IOB_EINFEASIBLE,
+                             "split_c=%d leaves a split without channels (C/G=%lld in %lld "
+                             "chunks of tile_c=%d, %lld per split)", cfg->split_c,
+                             (long long)g.cg, (long long)g.chunks, cfg->tile_c,
+                             (long long)g.chunks_per_split);
+    if (g.threads > m->threads_per_block_max)
+        return iob_error_set(err, IOB_EINFEASIBLE, "%d threads per block > %d (tile/micro = "
+                             "%d x %d x %d)", g.threads, m->threads_per_block_max, g.tkt, g.tpt,
+                             g.tqt);
+    if (g.smem_bytes > m->smem_per_block)
+        return iob_error_set(err, IOB_EINFEASIBLE, "shared memory %lld B (%.1f KiB) > %lld KiB "
+                             "per block", (long long)g.smem_bytes, g.smem_bytes / 1024.0,
+                             (long long)(m->smem_per_block / 1024));
+    if (g.smem_bytes + SMEM_RESERVED_PER_BLOCK > m->smem_per_sm)
+        return iob_error_set(err, IOB_EINFEASIBLE, "shared memory %lld B + 1 KiB reserved > "
+                             "%lld KiB per SM", (long long)g.smem_bytes,
+                             (long long)(m->smem_per_sm / 1024));
+    int regs = iob_direct_regs_estimate(L, cfg, &g);
+    if (regs > m->regs_per_thread_max)
+        return iob_error_set(err, IOB_EINFEASIBLE, "estimated %d registers per thread > %d "
+                             "(micro tile %d x %d x %d)", regs, m->regs_per_thread_max,
+                             cfg->micro_k, cfg->micro_p, cfg->micro_q);
+    int warps = (g.threads + 31) / 32;
+    int64_t regs_warp = round_up((int64_t)regs * 32, m->regs_alloc_unit);
+    /* The register file is split over the SM's 4 sub-partitions, each holding whole warps:
+     * b blocks fit when ceil(b * warps / 4) warps fit one sub-partition's quarter. This is the
+     * rule ptxas applies under __launch_bounds__ (392 threads, 9 blocks asked: it capped at 96
+     * registers, where 65536 / (9 * 64) alone would allow 112). */
+    int64_t warps_per_part = (m->regs_per_sm / SM_SUBPARTITIONS) / regs_warp;
+    int by_regs = (int)(SM_SUBPARTITIONS * warps_per_part / warps);
+    if (by_regs < 1)
+        return iob_error_set(err, IOB_EINFEASIBLE, "registers %lld per block (%d per thread x "
+                             "%d warps) do not fit the register file (%lld per SM in %d "
+                             "sub-partitions)", (long long)(regs_warp * warps), regs, warps,
+                             (long long)m->regs_per_sm, SM_SUBPARTITIONS);
+    if (g.grid[1] > 65535 || g.grid[2] > 65535 || g.grid[0] > 2147483647LL)
+        return iob_error_set(err, IOB_EINFEASIBLE, "grid %lld x %lld x %lld exceeds the CUDA "
+                             "limits (2^31-1 x 65535 x 65535)", (long long)g.grid[0],
+                             (long long)g.grid[1], (long long)g.grid[2]);
+    int bps = m->blocks_per_sm_max;
+    int by_threads = m->threads_per_sm_max / (warps * 32);
+    int by_smem = (int)(m->smem_per_sm / (g.smem_bytes + SMEM_RESERVED_PER_BLOCK));
+    if (by_threads < bps)
+        bps = by_threads;
+    if (by_smem < bps)
+        bps = by_smem;
+    if (by_regs < bps)
+        bps = by_regs;
+    res->threads = g.threads;
+    res->smem_bytes = g.smem_bytes;
+    res->regs_per_thread = regs;
+    res->blocks_per_sm = bps;
+    res->grid_blocks = g.grid_blocks;
+    res->waves = iob_ceil_div(g.grid_blocks, (int64_t)bps * m->sm_count);
+    res->occupancy = (double)(bps * warps) / (m->threads_per_sm_max / 32);
+    res->workspace_bytes = g.ws_partial_bytes + g.ws_filter_bytes;
+    res->kernels = cfg->split_c > 1 ? 2 : 1;
+    return IOB_OK;
+}
+
+/* ---- predicted traffic and time -------------------------------------------------------- */
+
+/* L2 bandwidth when the machine table has no figure: twice the DRAM bandwidth (an assumption
+ * until measured; docs/model.md), and the SM's own port, 64 bytes per clock. */
+#define L2_BW_PER_DRAM 2.0
+#define L2_BYTES_PER_CLOCK_PER_SM 64.0
+#define LAUNCH_S 2.5e-6       /* per kernel launch, back to back on one stream */
+#define WARPS_TO_HIDE_LATENCY 8 /* resident warps per SM below which issue stalls (heuristic) */
+#define MEM_LATENCY_CYCLES 600.0 /* a stage's cp.async round trip through L2 (heuristic) */
+#define COPY_INSTR 16.0          /* instructions per cp.async with its address and bounds
+                                    arithmetic (read off the SASS of direct.cu, sm_90) */
+#define STAGE_INSTR 40.0         /* barrier, wait_group and loop bookkeeping per stage */
+
+static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                 const iob_resources *res, iob_traffic *t, iob_error *err)
+{
+    iob_direct_geom g;
+    iob_direct_geom_get(L, cfg, &g);
+    direct_counts c;
+    iob_status st = count_traffic(L, cfg, &g, &c, err);
+    if (st)
+        return st;
+    const uint64_t sb = (uint64_t)m->sector_bytes;
+    t->l2_read_sectors = (uint64_t)(c.in_sectors + c.f_sectors + c.red_read);
+    t->l2_write_sectors = (uint64_t)(c.out_sectors + c.red_write);
+    t->l2_read_bytes = t->l2_read_sectors * sb;
+    t->l2_write_bytes = t->l2_write_sectors * sb;
+    t->l2_read_requested_bytes =
+        (uint64_t)(c.in_floats + c.f_floats) * 4 +
+        (cfg->split_c > 1 ? (uint64_t)cfg->split_c * (uint64_t)g.elems_out * 4 : 0);
+
+    int64_t RS = L->r * L->s, tc = cfg->tile_c;
+    int64_t per_cr = (int64_t)cfg->micro_p * g.x_distinct + L->s * cfg->micro_k;
+    /* the largest count below is the shared-memory bytes: refuse layers where it passes 2^63 */
+    if (4.0 * g.threads * (double)c.block_chunks * (double)(tc * L->r) * (double)per_cr > 9.2e18 ||
+        (double)c.block_chunks * (double)(tc * RS) * cfg->tile_k * cfg->tile_p * cfg->tile_q >
+            9.2e18)
+        return iob_error_set(err, IOB_ERANGE, "predicted counts of this layer overflow 64 bits");
+    t->smem_read_bytes = 4ull * (uint64_t)g.threads * (uint64_t)c.block_chunks * (uint64_t)tc *
+                         (uint64_t)L->r * (uint64_t)per_cr;
+    t->smem_write_bytes = 4ull * (uint64_t)c.block_chunks *
+                          (uint64_t)(tc * g.ih * g.iw_copy + g.f_stage_floats);
+    t->ffma = (uint64_t)c.block_chunks * (uint64_t)(tc * RS) * (uint64_t)cfg->tile_k *
+              (uint64_t)cfg->tile_p * (uint64_t)cfg->tile_q;
+    double red_adds = cfg->split_c > 1 ? (double)(cfg->split_c - 1) * (double)g.elems_out : 0;
+    t->flops = 2.0 * (double)t->ffma + red_adds;
+
+    /* DRAM: compulsory when input + filter + output + workspace fit the L2 */
+    double in_b = 4.0 * (double)(L->n * L->c * L->h * L->w);
+    double f_b = (double)g.ws_filter_bytes, out_b = 4.0 * (double)g.elems_out;
+    double ws_b = (double)g.ws_partial_bytes;
+    if (in_b + f_b + out_b + ws_b <= (double)m->l2_bytes) {
+        t->dram_exact = 1;
+        t->dram_read_bytes = in_b + f_b;
+        t->dram_write_bytes = out_b;
+    } else {
+        /* Estimate from reuse distances in launch order (x = pixel tiles fastest, then k
+         * tiles, then images and splits): an image's input is read again by each k tile unless
+         * the image's input, one k tile's outputs and its filter slice stay in the L2 between
+         * them; the filter is read again by each image unless one image's whole working set
+         * (its input, its outputs, the filter) fits. */
+        double img_in = in_b / (double)L->n, img_out = out_b / (double)L->n;
+        double slice = f_b / (double)g.tiles_k / (double)L->groups;
+        double in_reads = img_in + img_out / (double)g.tiles_k + slice <= (double)m->l2_bytes
+                              ? 1.0
+                              : (double)g.tiles_k;
+        double f_reads = img_in + img_out + f_b <= (double)m->l2_bytes ? 1.0 : (double)L->n;
+        t->dram_exact = 0;
+        t->dram_read_bytes = in_b * in_reads + f_b * f_reads;
+        t->dram_write_bytes = out_b + ws_b;
+        if (cfg->split_c > 1)
+            t->dram_read_bytes += ws_b;
+    }
+
+    /* Time (docs/model.md): the busiest SM runs ceil(blocks / SMs) blocks, bps at a time. */
+    int warps = (g.threads + 31) / 32;
+    double clock = m->smem_bw_per_sm / 128.0;
+    double per_sm_blocks = (double)iob_ceil_div(g.grid_blocks, m->sm_count);
+    double resident = per_sm_blocks < res->blocks_per_sm ? per_sm_blocks : res->blocks_per_sm;
+    double active_sms = g.grid_blocks < m->sm_count ? (double)g.grid_blocks : m->sm_count;
+    /* Issue: per thread and stage, FFMAs against everything else the thread issues (the
+     * loop's LDS, the copy's cp.async with their address arithmetic, the barrier and pipeline
+     * bookkeeping), relative to an SGEMM's 8x8 tile (64 FFMA per 4 LDS.128 and 2 others), the
+     * mix that reaches fp32_measured. */
+    double instr_in = g.vec_q ? g.x_distinct / 4.0 : g.x_distinct;
+    double instr_f = g.vec_k ? cfg->micro_k / 4.0 : cfg->micro_k;
+    double ffma_st = (double)(tc * RS * cfg->micro_k * cfg->micro_p * cfg->micro_q);
+    double lds_st = (double)(tc * L->r) * (cfg->micro_p * instr_in + L->s * instr_f);
+    double copies = ((double)tc * g.ih * g.iw_copy / (g.vec_in ? 4 : 1) +
+                     (double)g.f_stage_floats / (g.vec_f ? 4 : 1)) / g.threads;
+    double issue = ffma_st / (ffma_st + lds_st + COPY_INSTR * copies + STAGE_INSTR) / (64.0 / 70.0);
+    if (issue > 1)
+        issue = 1;
+    /* Latency: a stage's loads take MEM_LATENCY_CYCLES; they hide behind the compute of the
+     * other resident blocks and, with stages > 1, of this block's stages already loaded.
+     * Below WARPS_TO_HIDE_LATENCY resident warps the FFMA and LDS latencies show too. */
+    double tc_cycles = ffma_st * g.threads / 128.0; /* a stage's FFMAs alone on an SM */
+    /* one stage: a block waits for each load, others fill in; more stages: a block's
+     * stages - 1 loaded chunks cover the latency of the one in flight */
+    double lat = cfg->stages == 1
+                     ? resident * tc_cycles / (tc_cycles + MEM_LATENCY_CYCLES)
+                     : resident * (cfg->stages - 1) * tc_cycles / MEM_LATENCY_CYCLES;
+    double lat_warps = resident * warps / WARPS_TO_HIDE_LATENCY;
+    if (lat_warps < lat)
+        lat = lat_warps;
+    if (lat > 1)
+        lat = 1;
+    double rate_sm = iob_machine_fp32_rate(m) / m->sm_count * issue * lat;
+    double block_flops = 2.0 * (double)t->ffma / (double)g.grid_blocks;
+    t->time_flop_s = per_sm_blocks * block_flops / rate_sm;
+    /* shared memory: wavefronts of the inner loop and of the copies */
+    /* an LDS.128 is served a quarter warp per wavefront (4 per instruction, assumed even for a
+     * broadcast), so the filter costs micro_k wavefronts per tap either way */
+    double wf_cr = (double)cfg->micro_p * instr_in * g.wavefronts_in + (double)(L->s * cfg->micro_k);
+    double block_wf = wf_cr * warps * (double)tc * L->r *
+                          ((double)c.block_chunks / (double)g.grid_blocks) +
+                      (double)(tc * g.ih * g.iw_copy + g.f_stage_floats) / 32.0 *
+                          ((double)c.block_chunks / (double)g.grid_blocks);
+    t->time_smem_s = per_sm_blocks * block_wf / clock;
+    double l2_bw = m->l2_bw_peak > 0 ? m->l2_bw_peak : L2_BW_PER_DRAM * iob_machine_dram_bw(m);
+    double l2_bytes = (double)(t->l2_read_bytes + t->l2_write_bytes);
+    double l2_port = active_sms * L2_BYTES_PER_CLOCK_PER_SM * clock;
+    t->time_l2_s = l2_bytes / (l2_bw < l2_port ? l2_bw : l2_port);
+    t->time_dram_s = (t->dram_read_bytes + t->dram_write_bytes) / iob_machine_dram_bw(m);
+    double best = t->time_flop_s;
+    t->time_limiter = lat < 0.5 ? "latency" : "fp32";
+    if (t->time_smem_s > best) {
+        best = t->time_smem_s;
+        t->time_limiter = "smem";
+    }
+    if (t->time_l2_s > best) {
+        best = t->time_l2_s;
+        t->time_limiter = "l2";
+    }
+    if (t->time_dram_s > best) {
+        best = t->time_dram_s;
+        t->time_limiter = "dram";
+    }
+    t->time_s = best + LAUNCH_S * res->kernels;
+    return IOB_OK;
+}
+
+/* ---- the config space -------------------------------------------------------------------- */
+
+/* Tile sides for an output extent: powers of two up to 32 that are below twice the extent, and
+ * the extent's own divisors from 3 to 32 (edge-friendly: no clipped last tile). */
+static int side_values(int64_t extent, int out[16])
+{
+    int n = 0;
+    for (int v = 1; v <= 32; v *= 2)
+        if (v < 2 * extent)
+            out[n++] = v;
+    for (int v = 3; v <= 32 && v <= extent; v++)
+        if (extent % v == 0 && (v & (v - 1)) != 0)
+            out[n++] = v;
+    return n;
+}
+
+static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, iob_config **out,
+                                    size_t *count, iob_error *err)
+{
+    int64_t cg = L->c / L->groups, kg = L->k / L->groups;
+    int tp_v[16], tq_v[16], tk_v[8], tc_v[8], ntk = 0, ntc = 0;
+    int ntp = side_values(L->p, tp_v), ntq = side_values(L->q, tq_v);
+    for (int v = 8; v <= 256; v *= 2)
+        if (v < 2 * kg)
+            tk_v[ntk++] = v;
+    if (kg < 256 && (kg & (kg - 1)) != 0)
+        tk_v[ntk++] = (int)kg;
+    if (ntk == 0)
+        tk_v[ntk++] = 8;
+    /* one channel per stage only for layers of fewer than 4 channels per group: a stage of one
+     * channel spends its time on the barrier and the pipeline (docs/model.md, time model) */
+    for (int v = cg < 4 ? 1 : 2; v <= 32; v *= 2)
+        if (v < 2 * cg)
+            tc_v[ntc++] = v;
+    static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
+    size_t cap = 4096, n = 0;
+    iob_config *v = malloc(cap * sizeof *v);
+    if (!v)
+        return iob_error_set(err, IOB_ENOMEM, "out of memory for the config space");
+    for (int a = 0; a < ntk; a++)
+        for (int b = 0; b < ntp; b++)
+            for (int c = 0; c < ntq; c++) {
+                int tk = tk_v[a], tp = tp_v[b], tq = tq_v[c];
+                /* at least 16 pixels (or the whole image) and at most 512 per block; rows of at
+                 * least 4 columns (one sector of 8 floats is read by 4 to 8 columns) */
+                if (tp * tq > 512 || tp * tq < (L->p * L->q < 16 ? L->p * L->q : 16) ||
+                    (tq < 4 && L->q >= 4 && L->p * L->q >= 16))
+                    continue;
+                int64_t base = iob_ceil_div(L->p, tp) * iob_ceil_div(L->q, tq) * L->groups *
+                               iob_ceil_div(kg, tk) * L->n;
+                for (int d = 0; d < ntc; d++)
+                    for (int split = 1; split <= 64; split *= 2) {
+                        int64_t chunks = iob_ceil_div(cg, tc_v[d]);
+                        /* split the channels only until one wave of blocks is reached */
+                        if (split > 1 && (split > chunks || base * (split / 2) >= m->sm_count))
+                            break;
+                        for (int i = 0; i < 4; i++)
+                            for (int j = 0; j < 3; j++)
+                                for (int k = 0; k < 4; k++) {
+                                    int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k];
+                                    /* register tiles of 8 to 64 outputs (4 for odd
+                                     * tiles), no taller than wide, even sides where the tile
+                                     * is even, 32 to 512 threads */
+                                    int acc = mk * mp * mq;
+                                    int odd = tk % 2 || tq % 2;
+                                    /* a tile of fewer than 256 outputs (small layers) may
+                                     * have fewer threads and smaller register tiles */
+                                    int small = tk * tp * tq < 256;
+                                    if (tk % mk || tp % mp || tq % mq || acc > 64 ||
+                                        acc < (small ? 2 : odd ? 4 : 8) || mp > mq ||
+                                        (mk == 1 && tk % 2 == 0) || (mq == 1 && tq % 2 == 0))
+                                        continue;
+                                    int threads = (tk / mk) * (tp / mp) * (tq / mq);
+                                    if ((threads < 32 && !small) || threads > 512)
+                                        continue;
+                                    for (int st = 1; st <= 3; st++) {
+                                        if (n == cap) {
+                                            iob_config *nv = realloc(v, 2 * cap * sizeof *v);
+                                            if (!nv) {
+                                                free(v);
+                                                return iob_error_set(err, IOB_ENOMEM, "out of "
+                                                                     "memory for the config "
+                                                                     "space");
+                                            }
+                                            v = nv;
+                                            cap *= 2;
+                                        }
+                                        iob_config *x = &v[n++];
+                                        memset(x, 0, sizeof *x);
+                                        x->algo = IOB_ALGO_DIRECT;
+                                        x->tile_k = tk;
+                                        x->tile_p = tp;
+                                        x->tile_q = tq;
+                                        x->tile_c = tc_v[d];
+                                        x->micro_k = mk;
+                                        x->micro_p = mp;
+                                        x->micro_q = mq;
+                                        x->stages = st;
+                                        x->split_c = split;
+                                    }
+                                }
+                    }
+            }
+    *out = v;
+    *count = n;
+    return IOB_OK;
+}
+
+const iob_dataflow_ops iob_direct_dataflow = {
+    .algo = IOB_ALGO_DIRECT,
+    .check = direct_check,
+    .predict = direct_predict,
+    .candidates = direct_candidates,
+    .relaxed = iob_direct_relaxed,
+};

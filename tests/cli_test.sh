@@ -37,6 +37,7 @@ check default 0 "$bin" && contains default "$tmp/out" "layer4.2.conv3" && contai
 check version 0 "$bin" --version && contains version "$tmp/out" "iobound "
 check help 0 "$bin" --help && contains help "$tmp/out" "Commands:"
 for c in bound nets machines validate plot; do check "help-$c" 0 "$bin" "$c" --help; done
+for c in bound nets machines dataflow; do check "help-$c" 0 "$bin" "$c" --help; done
 check nets 0 "$bin" nets && contains nets "$tmp/out" "resnet50"
 check machines 0 "$bin" machines && contains machines "$tmp/out" "h100-sxm"
 # every built-in network runs through `bound`, one CSV row per layer with --algo direct
@@ -73,6 +74,31 @@ head -1 "$tmp/c.csv" | grep -q '^name,n,c,h,w,k,r,s,' || { echo "FAIL csv header
 check layers-file 0 "$bin" --layers "$src/bench/layers/gpu-layers.csv" --algo direct --format csv
 [ "$(wc -l <"$tmp/out")" = 25 ] || { echo "FAIL layers-file: expected 25 lines"; fails=$((fails + 1)); }
 check stdin 0 sh -c "printf 'c,h,k,r\n3,10,4,3\n' | '$bin' --layers - --algo direct"
+
+# dataflow: the best configs, one config back from its JSON, the bound ratio
+L=name=v,n=2,c=16,h=14,k=32,r=3,pad=1
+check dataflow-top 0 "$bin" dataflow --layer $L --algo direct --top 3 && contains dataflow-top "$tmp/out" "vs bound"
+[ "$(grep -c 'tile_k=' "$tmp/out")" = 3 ] || { echo "FAIL dataflow-top: expected 3 configs"; fails=$((fails + 1)); }
+check dataflow-json 0 "$bin" dataflow --layer $L --algo direct --config best --format json -o "$tmp/d.json"
+cfg=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["layers"][0]["configs"][0]
+assert c["ratio_to_bound"] >= 1 and c["traffic"]["l2_read_sectors"] > 0
+print(json.dumps(c["config"]))' "$tmp/d.json") || { echo "FAIL dataflow-json: structure"; fails=$((fails + 1)); }
+check dataflow-json-back 0 "$bin" dataflow --layer $L --algo direct --config "$cfg" --format json -o "$tmp/e.json"
+python3 - "$tmp/d.json" "$tmp/e.json" <<'PY' || { echo "FAIL dataflow-json-back: not the same config"; fails=$((fails + 1)); }
+import json, sys
+a, b = (json.load(open(f))["layers"][0]["configs"][0] for f in sys.argv[1:3])
+assert a["config"] == b["config"] and a["traffic"] == b["traffic"], (a["config"], b["config"])
+PY
+text=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["configs"][0]["config_text"])' "$tmp/d.json")
+check dataflow-text-back 0 "$bin" dataflow --layer $L --algo direct --config "$text" --format csv
+contains dataflow-text-back "$tmp/out" "$text"
+check dataflow-time 0 "$bin" dataflow --layer $L --algo direct --config best --objective time
+expect_err dataflow-infeasible "not a multiple of micro_k=3" "$bin" dataflow --layer $L --algo direct --config tile_k=8,tile_p=4,tile_q=4,tile_c=4,micro_k=3,micro_p=1,micro_q=1
+expect_err dataflow-bad-key "unknown config key 'tile_z'" "$bin" dataflow --layer $L --algo direct --config tile_z=4
+expect_err dataflow-bad-json "not valid JSON" "$bin" dataflow --layer $L --algo direct --config '{"tile_k": 8,'
+expect_err dataflow-no-algo "--algo is required" "$bin" dataflow --layer $L
+expect_err dataflow-top "--top 0" "$bin" dataflow --layer $L --algo direct --top 0
+expect_err dataflow-objective "--objective fast" "$bin" dataflow --layer $L --algo direct --objective fast
 
 # bad input: one line on stderr, exit 2
 expect_err unknown-key "unknown key 'x'" "$bin" --layer c=1,h=1,k=1,r=1,x=2

@@ -121,6 +121,14 @@ static inline iob_status fake_cudnn(const iob_layer *L, const iob_run_opts *o,
     return IOB_OK;
 }
 
+/* The fake model's configs are not real configs: the simulator stage answers "none here". */
+static inline iob_status fake_no_simulator(const iob_layer *L, const iob_config *cfg,
+                                           const iob_machine *m, double *levels, iob_error *err)
+{
+    (void)L, (void)cfg, (void)m, (void)levels;
+    return iob_error_set(err, IOB_ENOTSUP, "no simulator for the fake model");
+}
+
 /* Sweep options over nlayers small 3x3 layers named l0, l1, ... with the fake model; measure
  * off. layers must hold nlayers entries. */
 static inline void fake_opts(iob_sweep_opts *o, iob_layer *layers, int nlayers, const char *path,
@@ -143,6 +151,7 @@ static inline void fake_opts(iob_sweep_opts *o, iob_layer *layers, int nlayers, 
     o->measure = 0;
     o->hooks.configs = fake_configs;
     o->hooks.predict = fake_predict;
+    o->hooks.simulate = fake_no_simulator;
     o->hooks.gpu_probe = fake_probe_ok;
     o->hooks.measure = fake_measure;
     o->hooks.cudnn = fake_cudnn;

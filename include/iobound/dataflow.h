@@ -52,6 +52,12 @@ const iob_config_field *iob_config_field_at(int i);
 /* Parses "algo=direct,tile_k=64,..." (keys above; unknown keys and malformed values fail with
  * IOB_EINVAL naming the key). Keys not given are 0, except stages = 1 and split_c = 1. */
 iob_status iob_config_parse(const char *text, iob_config *cfg, iob_error *err);
+/* Parses a config's JSON object form ({"algo": "direct", "tile_k": 64, ...}: the keys above,
+ * numbers or numeric strings; unknown keys, non-integers and out-of-range values fail with
+ * IOB_EINVAL naming the key). Defaults as for iob_config_parse. Also accepts the object inside
+ * {"config": {...}}, as `iobound dataflow --format json` writes it. */
+iob_status iob_config_parse_json(const char *json, iob_config *cfg, iob_error *err);
+
 /* Canonical text of a config (every key the algorithm uses); returns what snprintf returns. */
 int iob_config_format(const iob_config *cfg, char *buf, size_t size);
 int iob_config_equal(const iob_config *a, const iob_config *b);

@@ -1,0 +1,95 @@
+/* host_direct.c - the launch plan of the direct kernel (gpu/kernels/direct.cu): a prep launch that
+ * reorders the filter to [G][C/G][R][S][K/G] (WORK1), the main launch (grid, threads, dynamic
+ * shared memory from the model's geometry), and for split_c > 1 the reduction of the partial
+ * planes (WORK0) into the output. Pure C: built and tested without CUDA. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu/host_plan_algo.h"
+#include "model/direct_model.h"
+
+static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_config *cfg,
+                              const iob_direct_geom *g, const iob_resources *res, iob_error *err)
+{
+    iob_status st = iob_plan_defines(L, cfg, l->defines, sizeof l->defines, err);
+    const struct {
+        const char *name;
+        long long v;
+    } extra[] = {
+        {"DIRECT_VEC_IN", g->vec_in},         {"DIRECT_IN_OFF", g->in_off},
+        {"DIRECT_IW_COPY", g->iw_copy},       {"DIRECT_IW_PITCH", g->iw_pitch},
+        {"DIRECT_VEC_F", g->vec_f},           {"DIRECT_VEC_Q", g->vec_q},
+        {"DIRECT_VEC_K", g->vec_k},           {"DIRECT_STAGE_FLOATS", g->stage_floats},
+        {"DIRECT_Q_WINDOW", g->q_window},     {"DIRECT_C_UNROLL", g->c_unroll},
+        {"DIRECT_WS_PLANE", g->ws_plane},     {"DIRECT_MIN_BLOCKS", res->blocks_per_sm},
+    };
+    for (size_t i = 0; !st && i < sizeof extra / sizeof extra[0]; i++)
+        st = iob_launch_define(l, extra[i].name, extra[i].v, err);
+    return st;
+}
+
+static void set_launch(iob_launch *l, const char *entry, int64_t gx, int64_t gy, int64_t gz,
+                       int threads, int64_t smem)
+{
+    snprintf(l->file, sizeof l->file, "direct.cu");
+    snprintf(l->entry, sizeof l->entry, "%s", entry);
+    l->grid[0] = (uint32_t)gx;
+    l->grid[1] = (uint32_t)gy;
+    l->grid[2] = (uint32_t)gz;
+    l->block[0] = (uint32_t)threads;
+    l->block[1] = 1;
+    l->block[2] = 1;
+    l->smem_bytes = smem;
+}
+
+static void arg_buf(iob_launch *l, iob_buf b)
+{
+    l->args[l->nargs].kind = IOB_ARG_BUF;
+    l->args[l->nargs].buf = b;
+    l->nargs++;
+}
+
+static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                        const iob_resources *res, iob_plan *plan, iob_error *err)
+{
+    (void)m;
+    iob_direct_geom g;
+    iob_direct_geom_get(L, cfg, &g);
+    iob_status st;
+    const int64_t rt = IOB_DIRECT_REDUCE_THREADS;
+
+    plan->nprep = 1;
+    iob_launch *pre = &plan->prep[0];
+    int64_t fe = g.ws_filter_bytes / 4;
+    set_launch(pre, "direct_filter_crsk", (fe + rt - 1) / rt, 1, 1, (int)rt, 0);
+    arg_buf(pre, IOB_BUF_FILTER);
+    arg_buf(pre, IOB_BUF_WORK1);
+    if ((st = add_defines(pre, L, cfg, &g, res, err)))
+        return st;
+
+    plan->nlaunch = 1;
+    iob_launch *main = &plan->launch[0];
+    set_launch(main, "direct_conv", g.grid[0], g.grid[1], g.grid[2], res->threads,
+               res->smem_bytes);
+    arg_buf(main, IOB_BUF_INPUT);
+    arg_buf(main, IOB_BUF_WORK1);
+    arg_buf(main, cfg->split_c > 1 ? IOB_BUF_WORK0 : IOB_BUF_OUTPUT);
+    if ((st = add_defines(main, L, cfg, &g, res, err)))
+        return st;
+    if (cfg->split_c > 1) {
+        plan->nlaunch = 2;
+        iob_launch *red = &plan->launch[1];
+        set_launch(red, "direct_split_reduce", (g.elems_out + rt - 1) / rt, 1, 1, (int)rt, 0);
+        arg_buf(red, IOB_BUF_WORK0);
+        arg_buf(red, IOB_BUF_OUTPUT);
+        if ((st = add_defines(red, L, cfg, &g, res, err)))
+            return st;
+    }
+    plan->work_bytes[0] = g.ws_partial_bytes;
+    plan->work_bytes[1] = g.ws_filter_bytes;
+    /* FP32 sums of C/G*R*S products: the tolerance against the FP64 reference */
+    plan->tolerance = 1e-4;
+    return IOB_OK;
+}
+
+const iob_plan_builder iob_direct_plan_builder = {IOB_ALGO_DIRECT, build};
