@@ -13,6 +13,10 @@
 #   measure    iobound measure via CUPTI (naive, im2col-cublas, cudnn) and via ncu -> measure.csv
 #   sanitizer  compute-sanitizer memcheck and racecheck on a small sweep
 #   cudnn      iobound run --algo cudnn on bench/layers/gpu-layers.csv           -> cudnn-gpu-layers.csv
+#   algos      iobound run --config best for each model algorithm (IOB_ALGOS, default
+#              "direct winograd") on bench/layers/gpu-layers.csv, beside cuDNN  -> run-algos.csv
+#   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
+#              simulated and measured per record (resumable)                    -> validate-h100.csv
 # Environment: OUT (output folder), IOB_DEVICE_BUDGET (seconds for the whole script, default 570),
 # IOB_DEVICE_BUILD (build folder, default build-device), IOB_DEVICE_JOBS (ninja -j, default nproc).
 set -u
@@ -205,17 +209,44 @@ step_cudnn() {
   return "$rc"
 }
 
+step_algos() {
+  CUR=algos
+  local rc=0 a first=1
+  : >"$LOGS/run-algos.csv"
+  for a in ${IOB_ALGOS:-direct winograd}; do
+    T "$BUILD/iobound" run --layers "$SRC/bench/layers/gpu-layers.csv" --algo "$a" --config best \
+      --format csv -o "$LOGS/run-$a.csv" || rc=1
+    if [ -s "$LOGS/run-$a.csv" ]; then
+      if [ $first -eq 1 ]; then cat "$LOGS/run-$a.csv"; first=0; else tail -n +2 "$LOGS/run-$a.csv"; fi
+    fi >>"$LOGS/run-algos.csv"
+    cat "$LOGS/run-$a.csv"
+  done
+  cp "$LOGS/run-algos.csv" "$OUT/" 2>/dev/null
+  note "$(count ',ok,' "$LOGS/run-algos.csv") runs ok over ${IOB_ALGOS:-direct winograd} (csv: run-algos.csv)"
+  return "$rc"
+}
+
+step_validate() {
+  CUR=validate
+  T "$BUILD/iobound" validate --layers "$SRC/bench/layers/gpu-layers.csv" \
+    --algo "$(echo "${IOB_ALGOS:-direct winograd}" | tr ' ' ',')" --configs best \
+    -o "$OUT/validate-h100.csv"
+  local rc=$?
+  note "$(grep -vc '^#' "$OUT/validate-h100.csv" 2>/dev/null) lines (csv: validate-h100.csv)"
+  return "$rc"
+}
+
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|validate) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos validate)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"
     continue
   fi
-  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; *) echo 180 ;; esac)" "step_$s"
+  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|validate) echo 240 ;; *) echo 180 ;; esac)" "step_$s"
 done
 
 # ---- results ---------------------------------------------------------------------------------
