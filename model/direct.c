@@ -8,10 +8,58 @@
  * the largest number of taps that read one input position (Lemma 3; groups and padding keep it).
  * Fans: a weight serves at most N*P*Q operations, an input (K/G)*rho, an output (C/G)*R*S.
  * Leading term: 2 * MACs / sqrt(rho * S); for rho = 1 it is the GEMM bound 2mnk/sqrt(S).
+ *
+ * Tap subsets (docs/bounds.md, "Direct convolution"): the multiply-adds of a subset of taps form
+ * a sub-computation whose every schedule is the restriction of a schedule of the layer, so its
+ * bound is a bound of the layer too. Where the stride does not divide the filter (R = 4,
+ * stride 3: classes of 2 and 1 taps), dropping taps can lower rho faster than it lowers the
+ * operations; the bound is the larger of the full layer's and the best subset's, which keeps it
+ * monotone in R.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "model/bound_common.h"
+
+#define TAPS_STACK 64
+
+/* The taps of one axis kept when at most c of each reuse class are kept (the c with the most
+ * valid outputs): writes their number and their valid outputs' sum. */
+static void axis_subset(int64_t extent, int64_t out, int64_t taps, int64_t stride, int64_t dil,
+                        int64_t pad, int64_t c, int64_t *n_kept, double *valid_kept)
+{
+    int64_t period = stride;
+    for (int64_t a = dil, b = stride; b;) { /* period = stride / gcd(dil, stride) */
+        int64_t t = a % b;
+        a = b;
+        b = t;
+        if (!b)
+            period = stride / a;
+    }
+    *n_kept = 0;
+    *valid_kept = 0;
+    int64_t vstack[TAPS_STACK];
+    int64_t *v = taps <= TAPS_STACK ? vstack : malloc((size_t)taps * sizeof *v);
+    if (!v)
+        return;
+    for (int64_t k = 0; k < period && k < taps; k++) { /* class k: taps k, k + period, ... */
+        int64_t n = 0;
+        for (int64_t t = k; t < taps; t += period)
+            v[n++] = iob_axis_tap_outputs(extent, out, t, stride, dil, pad);
+        for (int64_t i = 1; i < n; i++) /* descending by valid outputs (classes are short) */
+            for (int64_t j = i; j > 0 && v[j - 1] < v[j]; j--) {
+                int64_t tmp = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = tmp;
+            }
+        for (int64_t i = 0; i < n && i < c; i++) {
+            (*n_kept)++;
+            *valid_kept += (double)v[i];
+        }
+    }
+    if (v != vstack)
+        free(v);
+}
 
 iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_bound *out,
                             iob_error *err)
@@ -23,18 +71,58 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
     iob_bound_start(out, IOB_ALGO_DIRECT, "direct", opts);
     out->flops = (double)c.flops;
     out->compulsory = (double)c.compulsory_elems;
-    double rho = iob_axis_reuse(L->r, L->stride_h, L->dil_h) *
-                 iob_axis_reuse(L->s, L->stride_w, L->dil_w);
+    double rho_h = iob_axis_reuse(L->r, L->stride_h, L->dil_h);
+    double rho_w = iob_axis_reuse(L->s, L->stride_w, L->dil_w);
+    double kg = (double)(L->k / L->groups), cg = (double)(L->c / L->groups);
+    double npq = (double)L->n * (double)L->p * (double)L->q;
     iob_pebble pb = {
         .ops = (double)c.useful_macs,
-        .rho = rho,
-        .cap = {(double)c.weight_elems, (double)c.input_used_elems, (double)c.output_elems},
-        .fan = {(double)L->n * (double)L->p * (double)L->q,
-                (double)(L->k / L->groups) * rho,
-                (double)(L->c / L->groups) * (double)L->r * (double)L->s},
+        .rho = rho_h * rho_w,
+        .cap = {(double)c.weight_used_elems, (double)c.input_used_elems, (double)c.output_elems},
+        .fan = {npq, kg * rho_h * rho_w, cg * (double)L->r * (double)L->s},
         .unpaid = 0,
     };
     iob_bound_finish_pebble(out, &pb);
+
+    /* The tap subset with the best leading term, ops / sqrt(rho), if it is not the whole filter. */
+    double best = 0, best_ch = rho_h, best_cw = rho_w;
+    for (double ch = 1; ch <= rho_h; ch++)
+        for (double cw = 1; cw <= rho_w; cw++) {
+            int64_t nh, nw;
+            double vh, vw;
+            axis_subset(L->h, L->p, L->r, L->stride_h, L->dil_h, L->pad_top, (int64_t)ch, &nh, &vh);
+            axis_subset(L->w, L->q, L->s, L->stride_w, L->dil_w, L->pad_left, (int64_t)cw, &nw, &vw);
+            double lead = vh * vw / sqrt(ch * cw);
+            if (lead > best * (1 + 1e-12)) {
+                best = lead;
+                best_ch = ch;
+                best_cw = cw;
+            }
+        }
+    if (best_ch < rho_h || best_cw < rho_w) {
+        int64_t nh, nw;
+        double vh, vw;
+        axis_subset(L->h, L->p, L->r, L->stride_h, L->dil_h, L->pad_top, (int64_t)best_ch, &nh, &vh);
+        axis_subset(L->w, L->q, L->s, L->stride_w, L->dil_w, L->pad_left, (int64_t)best_cw, &nw, &vw);
+        iob_pebble sub = {
+            .ops = (double)L->n * (double)L->k * cg * vh * vw,
+            .rho = best_ch * best_cw,
+            .cap = {kg * (double)L->groups * cg * (double)nh * (double)nw,
+                    (double)c.input_used_elems, (double)c.output_elems},
+            .fan = {npq, kg * best_ch * best_cw, cg * (double)nh * (double)nw},
+            .unpaid = 0,
+            .floor = out->compulsory,
+        };
+        iob_pebble_result r = iob_pebble_bound(&sub, out->s_words, out->processors);
+        if (r.one > out->reuse || r.gpu > out->reuse_gpu) {
+            out->reuse = fmax(out->reuse, r.one);
+            out->reuse_gpu = fmax(out->reuse_gpu, r.gpu);
+            out->bound = fmax(out->compulsory, out->reuse);
+            out->bound_gpu = fmax(out->compulsory, out->reuse_gpu);
+            snprintf(out->dominant, sizeof out->dominant, "%s",
+                     out->reuse_gpu > out->compulsory ? "reuse (tap subset)" : "compulsory");
+        }
+    }
     return IOB_OK;
 }
 

@@ -311,20 +311,34 @@ iob_status iob_layer_finish(iob_layer *L, iob_error *err)
     return iob_layer_counts_get(L, &counts, err);
 }
 
+int64_t iob_axis_tap_outputs(int64_t extent, int64_t out, int64_t tap, int64_t stride, int64_t dil,
+                             int64_t pad)
+{
+    int64_t off = tap * dil - pad; /* x = o*stride + off must lie in [0, extent) */
+    int64_t lo = off >= 0 ? 0 : iob_ceil_div(-off, stride);
+    int64_t hi = iob_floor_div(extent - 1 - off, stride);
+    if (hi > out - 1)
+        hi = out - 1;
+    return hi >= lo ? hi - lo + 1 : 0;
+}
+
 int64_t iob_axis_valid_taps(int64_t extent, int64_t out, int64_t taps, int64_t stride,
                             int64_t dil, int64_t pad)
 {
     int64_t total = 0;
-    for (int64_t t = 0; t < taps; t++) {
-        int64_t off = t * dil - pad; /* x = o*stride + off must lie in [0, extent) */
-        int64_t lo = off >= 0 ? 0 : iob_ceil_div(-off, stride);
-        int64_t hi = iob_floor_div(extent - 1 - off, stride);
-        if (hi > out - 1)
-            hi = out - 1;
-        if (hi >= lo)
-            total += hi - lo + 1;
-    }
+    for (int64_t t = 0; t < taps; t++)
+        total += iob_axis_tap_outputs(extent, out, t, stride, dil, pad);
     return total;
+}
+
+/* Taps of one axis that reach a real input for at least one output. */
+static int64_t axis_live_taps(int64_t extent, int64_t out, int64_t taps, int64_t stride,
+                              int64_t dil, int64_t pad)
+{
+    int64_t n = 0;
+    for (int64_t t = 0; t < taps; t++)
+        n += iob_axis_tap_outputs(extent, out, t, stride, dil, pad) > 0;
+    return n;
 }
 
 typedef struct {
@@ -421,7 +435,12 @@ iob_status iob_layer_counts_get(const iob_layer *L, iob_layer_counts *c, iob_err
     uint64_t f_useful[] = {(uint64_t)L->n, (uint64_t)L->k, cg, (uint64_t)vt_h, (uint64_t)vt_w};
     iob_prod_overflow_u64(f_useful, 5, &c->useful_macs); /* <= macs */
 
-    if (iob_add_overflow_u64(c->input_used_elems, c->weight_elems, &c->compulsory_elems) ||
+    int64_t live_r = axis_live_taps(L->h, L->p, L->r, L->stride_h, L->dil_h, L->pad_top);
+    int64_t live_s = axis_live_taps(L->w, L->q, L->s, L->stride_w, L->dil_w, L->pad_left);
+    uint64_t f_wu[] = {(uint64_t)L->k, cg, (uint64_t)live_r, (uint64_t)live_s};
+    iob_prod_overflow_u64(f_wu, 4, &c->weight_used_elems); /* <= weight_elems */
+
+    if (iob_add_overflow_u64(c->input_used_elems, c->weight_used_elems, &c->compulsory_elems) ||
         iob_add_overflow_u64(c->compulsory_elems, c->output_elems, &c->compulsory_elems))
         return iob_error_set(err, IOB_ERANGE, "the layer's compulsory traffic overflows 64 bits");
     /* Bytes are 4 per element for FP32; every later stage multiplies by 4, so check it here. */

@@ -312,29 +312,75 @@ typedef struct search {
     double S;
     int P;
     iob_pebble_result *r;
+    int which; /* 0: the P-processor objective, 1: the one-processor objective */
 } search;
+
+/* Segments hold whole loads: every t is rounded to an integer >= 1 before it is evaluated. */
+static double whole(double t) { return t < 1 ? 1 : floor(t + 0.5); }
 
 static eval eval_keep(search *s, double t)
 {
+    t = whole(t);
     eval e = evaluate(s->pb, s->S, s->P, t);
-    if (e.one > s->r->one) {
+    if (s->which == 1 && e.one > s->r->one) {
         s->r->one = e.one;
         s->r->t_one = t;
     }
-    if (e.gpu > s->r->gpu)
+    if (s->which == 0 && e.gpu > s->r->gpu)
         s->r->gpu = e.gpu;
     return e;
 }
 
-/* Golden-section search of a unimodal objective of t in [a, b] (which = 0: gpu, 1: smooth one);
- * every point is also offered to the running maxima. Returns the best t seen. */
-static double golden(search *s, double a, double b, int which)
+static double objective(const search *s, const eval *e)
 {
+    return s->which ? e->one_smooth : e->gpu;
+}
+
+#define SCAN_N 13
+
+/* The log grid of t over [S/64, 64 S] (the unconstrained optimum is near t = 2S); fills the
+ * grid's best point for each objective (0: P processors, 1: one processor, smooth). */
+static double scan(const iob_pebble *pb, double S, int P, iob_pebble_result *r, double best_t[2])
+{
+    double t_lo = S / 64 < 1 ? 1 : S / 64, t_hi = 64 * S;
+    double ratio = pow(t_hi / t_lo, 1.0 / (SCAN_N - 1));
+    double best[2] = {-HUGE_VAL, -HUGE_VAL}, t = t_lo;
+    for (int i = 0; i < SCAN_N; i++, t *= ratio) {
+        double tw = whole(t);
+        eval e = evaluate(pb, S, P, tw);
+        /* the one-processor objective at P = 1 differs from e.gpu only in its P U(t) term */
+        double f[2] = {e.gpu, e.one_smooth};
+        for (int w = 0; w < 2; w++)
+            if (f[w] > best[w]) {
+                best[w] = f[w];
+                best_t[w] = tw;
+            }
+        if (e.gpu > r->gpu)
+            r->gpu = e.gpu;
+        if (e.one > r->one) {
+            r->one = e.one;
+            r->t_one = tw;
+        }
+    }
+    return ratio;
+}
+
+/* Golden-section refinement of one smooth objective around t0 (one grid step each side); every
+ * point is offered to the running maximum. 24 steps narrow t to about 1e-5 of the bracket: near
+ * its maximum the bound is flat in t (second order), and the discrete step below takes over for
+ * the one-processor bound. Returns the best t seen. */
+static double refine(search *s, double t0, double ratio)
+{
+    double a = fmax(1, t0 / ratio), b = t0 * ratio, best_t = t0, best = -HUGE_VAL;
     const double g = 0.6180339887498949;
     double x1 = b - g * (b - a), x2 = a + g * (b - a);
     eval e1 = eval_keep(s, x1), e2 = eval_keep(s, x2);
-    for (int it = 0; it < 30; it++) {
-        double f1 = which ? e1.one_smooth : e1.gpu, f2 = which ? e2.one_smooth : e2.gpu;
+    for (int it = 0; it < 24 && b - a > 1; it++) {
+        double f1 = objective(s, &e1), f2 = objective(s, &e2);
+        if (fmax(f1, f2) > best) {
+            best = fmax(f1, f2);
+            best_t = whole(f1 >= f2 ? x1 : x2);
+        }
         if (f1 > f2) {
             b = x2;
             x2 = x1;
@@ -349,23 +395,22 @@ static double golden(search *s, double a, double b, int which)
             e2 = eval_keep(s, x2);
         }
     }
-    return 0.5 * (a + b);
+    return best_t;
 }
 
-/* For k segments: the largest t in [lo, hi] with segs(t) > k - 1 (segs decreases with t), by
- * bisection in log t; evaluates its lower end, which keeps ceil(segs) >= k. */
-static void refine_k(search *s, double k, double lo, double hi)
+/* For k segments: the largest integer t in [1, hi] with segs(t) > k - 1 (segs decreases with
+ * t), by bisection; t * k is then a valid bound (ceil(segs) >= k). */
+static void refine_k(search *s, double k, double hi)
 {
-    eval elo = evaluate(s->pb, s->S, s->P, lo);
-    if (!(elo.segs > k - 1))
+    double lo = 1;
+    if (!(evaluate(s->pb, s->S, s->P, lo).segs > k - 1))
         return;
-    eval ehi = evaluate(s->pb, s->S, s->P, hi);
-    if (ehi.segs > k - 1) {
+    if (evaluate(s->pb, s->S, s->P, hi).segs > k - 1) {
         eval_keep(s, hi);
         return;
     }
-    for (int it = 0; it < 16; it++) { /* t to a relative 3e-4 over [1, 256 S] */
-        double mid = sqrt(lo * hi);
+    while (hi - lo > 1) { /* invariant: segs(lo) > k - 1 >= segs(hi) */
+        double mid = floor(0.5 * (lo + hi));
         if (evaluate(s->pb, s->S, s->P, mid).segs > k - 1)
             lo = mid;
         else
@@ -382,37 +427,21 @@ iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
     if (P < 1)
         P = 1;
     r.leading = 2 * pb->ops / sqrt(pb->rho * S);
-    search s = {pb, S, P, &r};
-    /* Scan t over [S/64, 64 S] on a log grid (the unconstrained optimum is near t = 2S), then
-     * refine the smooth objectives by golden section. Every t evaluated gives a valid bound and
-     * the best is kept, so the search can only tighten the result; near its maximum the bound is
-     * flat in t (second order), so 30 golden steps (t to about 1e-6) suffice. */
-    const int N = 13;
-    double t_lo = S / 64 < 1 ? 1 : S / 64, t_hi = 64 * S;
-    double ratio = pow(t_hi / t_lo, 1.0 / (N - 1));
-    double best_gpu = -1, best_gpu_t = t_lo, best_sm = -1, best_sm_t = t_lo, t = t_lo;
-    for (int i = 0; i < N; i++, t *= ratio) {
-        eval e = eval_keep(&s, t);
-        if (e.gpu > best_gpu) {
-            best_gpu = e.gpu;
-            best_gpu_t = t;
-        }
-        if (e.one_smooth > best_sm) {
-            best_sm = e.one_smooth;
-            best_sm_t = t;
-        }
-    }
-    golden(&s, fmax(1, best_gpu_t / ratio), best_gpu_t * ratio, 0);
-    double t1 = P > 1 ? golden(&s, fmax(1, best_sm_t / ratio), best_sm_t * ratio, 1) : best_gpu_t;
-    /* The one-processor bound t * ceil(segs) is a step function of t: for the segment count k
-     * near the smooth optimum (and k = 1, which wins for small problems) take the largest t that
-     * still needs k segments. Skipped when even a gain of 2x could not beat the floor. */
-    eval e1 = evaluate(pb, S, P, t1);
+    /* Every t evaluated gives a valid bound and the best is kept, so the searches can only
+     * tighten the result. The one-processor search does not depend on P. */
+    double grid_best[2] = {1, 1};
+    double ratio = scan(pb, S, P, &r, grid_best);
+    search g = {pb, S, P, &r, 0};
+    refine(&g, grid_best[0], ratio);
+    search o = {pb, S, 1, &r, 1};
+    double t1 = refine(&o, grid_best[1], ratio);
+    /* The one-processor bound t * ceil(segs) is a step function of t: for the segment counts k
+     * near the smooth optimum (and every k up to 5 for small problems) take the largest integer
+     * t that still needs k segments. Skipped when even a gain of 2x could not beat the floor. */
+    eval e1 = evaluate(pb, S, 1, t1);
     double kmax = ceil(e1.segs);
-    if (2 * fmax(r.one, e1.one_smooth) > pb->floor) {
-        double lo = 1, hi = 256 * S;
+    if (2 * fmax(r.one, e1.one_smooth) > pb->floor)
         for (double k = kmax <= 4 ? 1 : kmax - 1; k <= kmax + 1; k++)
-            refine_k(&s, k, lo, hi);
-    }
+            refine_k(&o, k, 256 * S);
     return r;
 }

@@ -13,7 +13,9 @@
  * whose patches hold one input). Summing over xi with Cauchy-Schwarz: F <= sqrt(gamma |U| |M| |B|)
  * with B = d and resident V: the projective form with rho = gamma. Accumulators consumed by the
  * output transform instead of being stored are subtracted (|M| - |Y|, Lemma 4).
- * Operations: products whose V_xi depends on at least one real input (others are identically 0).
+ * Operations: products whose V_xi depends on at least one real input (others are identically 0)
+ * and whose M_xi feeds at least one kept output (others only feed the cropped part of an edge
+ * tile). The stored output transform reads only those live M entries.
  *
  * Stored: four kernels that share no fast memory; the bound is the sum of the transforms'
  * compulsory traffic and the EWMM's GEMM bound (batch alpha^2 * G, m = K/G, n = N*tiles, k = C/G).
@@ -88,41 +90,117 @@ iob_status iob_winograd_make(int m, int r, iob_winograd *w, iob_error *err)
     return IOB_OK;
 }
 
-/* Sum over the tiles of one axis of the frequencies xi whose B^T row reaches a real input:
- * tile t covers positions t*m - pad + i, i in [0, alpha). Interior and all-padding tiles are
- * counted in O(1); only tiles that straddle an edge are inspected. */
-static int64_t axis_valid_freqs(const iob_winograd *w, int64_t extent, int64_t tiles,
-                                int64_t pad)
+/* Per-axis frequency counts summed over the tiles of one axis: frequency xi of tile t is
+ *   `real`  when its B^T row reaches a real input (t*m - pad + i in [0, extent) for a nonzero
+ *           BT[xi][i]); otherwise V_xi is identically 0 and its products are not operations;
+ *   `live`  when its A^T column feeds a kept output (t*m + i < out for a nonzero AT[i][xi]);
+ *           otherwise M_xi only feeds cropped outputs of the edge tile and is never needed.
+ * `both` counts the frequencies that are real and live. Interior tiles (every frequency real and
+ * live) and tiles that see only padding are counted in O(1). */
+typedef struct axis_freqs {
+    int64_t real, live, both;
+} axis_freqs;
+
+static axis_freqs axis_count_freqs(const iob_winograd *w, int64_t extent, int64_t out,
+                                   int64_t tiles, int64_t pad)
 {
     int64_t m = w->m, alpha = w->alpha;
-    /* interior: t*m - pad >= 0 and t*m - pad + alpha - 1 <= extent - 1 */
+    /* interior: the patch lies inside the input and the tile's m outputs are all kept */
     int64_t t_in_lo = iob_ceil_div(pad, m);
-    int64_t t_in_hi = iob_floor_div(extent - alpha + pad, m);
-    int64_t total = 0;
+    int64_t t_in_hi = iob_min64(iob_floor_div(extent - alpha + pad, m), out / m - 1);
+    axis_freqs f = {0, 0, 0};
     for (int64_t t = 0; t < tiles; t++) {
         if (t >= t_in_lo && t <= t_in_hi) {
             int64_t last = iob_min64(t_in_hi, tiles - 1);
-            total += (last - t + 1) * alpha;
+            f.real += (last - t + 1) * alpha;
+            f.live += (last - t + 1) * alpha;
+            f.both += (last - t + 1) * alpha;
             t = last;
             continue;
         }
         int64_t start = t * m - pad;
-        if (start >= extent)
-            break; /* this and later tiles see only padding */
-        if (start + alpha - 1 < 0) { /* all padding: skip to the first tile that reaches 0 */
-            int64_t next = iob_ceil_div(pad - alpha + 1, m);
-            if (next > t)
-                t = next - 1;
+        /* spans of tiles whose patches see only padding (real = 0), skipped in O(1) except the
+         * last tile, whose outputs may be cropped */
+        int64_t span_end = -1;
+        if (start + alpha - 1 < 0)
+            span_end = iob_min64(iob_ceil_div(pad - alpha + 1, m), tiles - 1);
+        else if (start >= extent)
+            span_end = tiles - 1;
+        if (span_end > t) {
+            f.live += (span_end - t) * alpha; /* tiles before the last keep all their outputs */
+            t = span_end - 1;
             continue;
         }
-        for (int xi = 0; xi < alpha; xi++)
-            for (int i = 0; i < alpha; i++)
-                if (fabs(w->BT[xi][i]) > 1e-14 && start + i >= 0 && start + i < extent) {
-                    total++;
-                    break;
-                }
+        for (int xi = 0; xi < alpha; xi++) {
+            int real = 0, live = 0;
+            for (int i = 0; i < alpha && !real; i++)
+                real = fabs(w->BT[xi][i]) > 1e-14 && start + i >= 0 && start + i < extent;
+            for (int i = 0; i < m && !live; i++)
+                live = fabs(w->AT[i][xi]) > 1e-14 && t * m + i < out;
+            f.real += real;
+            f.live += live;
+            f.both += real && live;
+        }
     }
-    return total;
+    return f;
+}
+
+/* What the fused kernel's operations need along one axis: the frequencies xi that are real and
+ * live in at least one tile (their U_xi must be read) and the input positions in the B^T support
+ * of such a frequency of such a tile (they must be read). Interior tiles need every frequency and
+ * their whole patch; only edge tiles are inspected. */
+static void axis_needed(const iob_winograd *w, int64_t extent, int64_t out, int64_t tiles,
+                        int64_t pad, int64_t *n_freq, int64_t *n_inputs)
+{
+    int64_t m = w->m, alpha = w->alpha;
+    int64_t t_in_lo = iob_ceil_div(pad, m);
+    int64_t t_in_hi = iob_min64(iob_floor_div(extent - alpha + pad, m), out / m - 1);
+    t_in_hi = iob_min64(t_in_hi, tiles - 1);
+    int freq_used[IOB_WINO_ALPHA_MAX] = {0};
+    int64_t lo = 0, hi = 0; /* interior positions [lo, hi) */
+    if (t_in_hi >= t_in_lo) {
+        lo = t_in_lo * m - pad;
+        hi = t_in_hi * m - pad + alpha;
+        for (int xi = 0; xi < alpha; xi++)
+            freq_used[xi] = 1;
+    }
+    /* edge tiles: the real ones near either end of the input (others see only padding) */
+    int64_t extra[4 * IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
+    int nextra = 0;
+    for (int side = 0; side < 2; side++) {
+        int64_t t0 = side == 0 ? iob_max64(0, iob_ceil_div(pad - alpha + 1, m)) : t_in_hi + 1;
+        int64_t t1 = side == 0 ? iob_min64(tiles - 1, t_in_lo - 1)
+                               : iob_min64(tiles - 1, iob_floor_div(extent - 1 + pad, m));
+        if (side == 1 && t0 <= t_in_lo - 1 && t_in_hi < t_in_lo)
+            t0 = t_in_lo; /* no interior: side 0 already covered tiles below t_in_lo */
+        for (int64_t t = t0; t <= t1; t++) {
+            int64_t start = t * m - pad;
+            for (int xi = 0; xi < alpha; xi++) {
+                int real = 0, live = 0;
+                for (int i = 0; i < alpha && !real; i++)
+                    real = fabs(w->BT[xi][i]) > 1e-14 && start + i >= 0 && start + i < extent;
+                for (int i = 0; i < m && !live; i++)
+                    live = fabs(w->AT[i][xi]) > 1e-14 && t * m + i < out;
+                if (!(real && live))
+                    continue;
+                freq_used[xi] = 1;
+                for (int i = 0; i < alpha; i++) {
+                    int64_t x = start + i;
+                    if (fabs(w->BT[xi][i]) > 1e-14 && x >= 0 && x < extent && (x < lo || x >= hi)) {
+                        int dup = 0;
+                        for (int e = 0; e < nextra && !dup; e++)
+                            dup = extra[e] == x;
+                        if (!dup && nextra < (int)(sizeof extra / sizeof extra[0]))
+                            extra[nextra++] = x;
+                    }
+                }
+            }
+        }
+    }
+    *n_freq = 0;
+    for (int xi = 0; xi < alpha; xi++)
+        *n_freq += freq_used[xi];
+    *n_inputs = (hi > lo ? hi - lo : 0) + nextra;
 }
 
 /* Real input positions inside the union of the patches of one axis. */
@@ -191,12 +269,14 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     double tiles = (double)th * (double)tw;
     double N = (double)L->n, K = (double)L->k, C = (double)L->c, G = (double)L->groups;
     double Kg = K / G, Cg = C / G;
-    double vh = (double)axis_valid_freqs(&w, L->h, th, L->pad_top);
-    double vw = (double)axis_valid_freqs(&w, L->w, tw, L->pad_left);
+    axis_freqs fh = axis_count_freqs(&w, L->h, L->p, th, L->pad_top);
+    axis_freqs fw = axis_count_freqs(&w, L->w, L->q, tw, L->pad_left);
+    double vh = (double)fh.both, vw = (double)fw.both; /* fused: real and live */
     double d_in = N * C * (double)axis_patch_inputs(L->h, th, m, alpha, L->pad_top) *
                   (double)axis_patch_inputs(L->w, tw, m, alpha, L->pad_left);
     double U = a2 * K * Cg, Y = (double)c.output_elems, W = (double)c.weight_elems;
     double V_all = a2 * N * C * tiles, M_all = a2 * N * K * tiles, M_valid = N * K * vh * vw;
+    double M_live = N * K * (double)fh.live * (double)fw.live; /* read by the output transform */
     double ops_all = a2 * N * K * Cg * tiles;
 
     double f_in = transform_flops(w.BT, alpha, alpha) * N * C * tiles;
@@ -206,15 +286,22 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     out->flops = 2 * ops_all + f_in + f_out + (fused ? 0 : f_filter);
 
     if (fused) {
+        /* what the operations need: the U of frequencies some tile uses, and the inputs in the
+         * support of those frequencies (edge tiles may need neither all of U nor all inputs) */
+        int64_t freq_h, freq_w, in_h, in_w;
+        axis_needed(&w, L->h, L->p, th, L->pad_top, &freq_h, &in_h);
+        axis_needed(&w, L->w, L->q, tw, L->pad_left, &freq_w, &in_w);
+        double U_need = (double)freq_h * (double)freq_w * K * Cg;
+        double d_need = N * C * (double)in_h * (double)in_w;
         double gamma = ceil((double)alpha / m) * ceil((double)alpha / m);
         iob_pebble pb = {
             .ops = N * K * Cg * vh * vw,
             .rho = gamma,
-            .cap = {U, d_in + V_all, M_valid},
+            .cap = {U_need, d_need + V_all, M_valid},
             .fan = {N * tiles, gamma * a2 * Kg, Cg},
             .unpaid = M_valid > Y ? M_valid - Y : 0,
         };
-        out->compulsory = d_in + U + Y;
+        out->compulsory = d_need + U_need + Y;
         out->workspace = U; /* the transformed filters */
         iob_bound_finish_pebble(out, &pb);
         iob_bound_add_term(out, "fused transforms + EWMM", pb.ops, out->compulsory,
@@ -226,7 +313,7 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     if ((st = iob_bound_gemm((uint64_t)Kg, (uint64_t)(N * tiles), (uint64_t)Cg,
                              (uint64_t)(a2 * G), opts, &gemm, err)))
         return st;
-    double t_filter = W + U, t_in = d_in + V_all, t_out = M_all + Y;
+    double t_filter = W + U, t_in = d_in + V_all, t_out = M_live + Y;
     double transforms = t_filter + t_in + t_out;
     out->ops = gemm.ops;
     out->rho = 1;

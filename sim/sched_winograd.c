@@ -5,8 +5,9 @@
  *     M[n][k][t][xi]   = sum_{c in the group of k} U[k][c][xi] V[n][c][t][xi]  (EWMM)
  *     Y[n][k][ti*m+i][tj*m+j] = sum_{a,b} A^T[i][a] A^T[j][b] M[n][k][t][a][b]
  * Each transform term is one operation (out += coefficient * element) when its coefficient is
- * nonzero and, for d, the position is a real input. xi = (xi1, xi2) is valid for a tile when some
- * B^T row entry reaches a real input on each axis (model/winograd.c: axis_valid_freqs).
+ * nonzero and, for d, the position is a real input. xi = (xi1, xi2) is valid for a tile when, on
+ * each axis, some B^T row entry reaches a real input and some A^T column entry feeds a kept
+ * output (model/winograd.c: axis_count_freqs); the fused schedules skip the other products.
  * Tensors: V [n][c][t][xi], M [n][k][t][xi], U [k][c][xi], t = ti * tiles_w + tj.
  */
 #include <math.h>
@@ -20,7 +21,7 @@ typedef struct wino {
     const iob_layer *L;
     iob_winograd w;
     int64_t m, alpha, a2, th, tw, T, cg, kg;
-    uint8_t *vrow, *vcol; /* [ti][xi1], [tj][xi2]: frequency reaches a real input */
+    uint8_t *vrow, *vcol; /* [ti][xi1], [tj][xi2]: frequency real and live */
     iob_opseq *seq;
     int32_t d0, g0, u0, v0, m0, y0;
 } wino;
@@ -71,13 +72,18 @@ static iob_status wino_init(wino *W, const iob_layer *L, int m, iob_opseq *seq, 
         int64_t tiles = axis ? W->tw : W->th, extent = axis ? L->w : L->h;
         int64_t pad = axis ? L->pad_left : L->pad_top;
         uint8_t *v = axis ? W->vcol : W->vrow;
+        int64_t out = axis ? L->q : L->p;
         for (int64_t t = 0; t < tiles; t++)
-            for (int64_t xi = 0; xi < W->alpha; xi++)
+            for (int64_t xi = 0; xi < W->alpha; xi++) {
+                int real = 0, live = 0;
                 for (int64_t a = 0; a < W->alpha; a++) {
                     int64_t x = t * m - pad + a;
-                    if (nz(W->w.BT[xi][a]) && x >= 0 && x < extent)
-                        v[t * W->alpha + xi] = 1;
+                    real |= nz(W->w.BT[xi][a]) && x >= 0 && x < extent;
                 }
+                for (int64_t i = 0; i < m; i++)
+                    live |= nz(W->w.AT[i][xi]) && t * m + i < out;
+                v[t * W->alpha + xi] = (uint8_t)(real && live);
+            }
     }
     return IOB_OK;
 }

@@ -47,8 +47,9 @@ typedef struct iob_layer_counts {
     uint64_t input_elems;      /* N*C*H*W */
     uint64_t input_used_elems; /* input elements that some output reads (stride may skip some) */
     uint64_t weight_elems;     /* K*(C/G)*R*S */
+    uint64_t weight_used_elems; /* weights whose tap reaches a real input for some output */
     uint64_t output_elems;     /* N*K*P*Q */
-    uint64_t compulsory_elems; /* input_used + weight + output: each read once / written once */
+    uint64_t compulsory_elems; /* input_used + weight_used + output: each read once / written once */
 } iob_layer_counts;
 
 /* Sets every field to its default (n=1, stride=1, dil=1, groups=1, pads 0) and the shape fields
@@ -86,6 +87,10 @@ iob_status iob_layer_counts_get(const iob_layer *layer, iob_layer_counts *counts
  * o in [0, out), taps t in [0, taps), x = o*stride + t*dil - pad. O(taps) time. */
 int64_t iob_axis_used(int64_t extent, int64_t out, int64_t taps, int64_t stride, int64_t dil,
                       int64_t pad);
+
+/* Number of outputs o in [0, out) whose tap `tap` falls inside [0, extent) along one axis. */
+int64_t iob_axis_tap_outputs(int64_t extent, int64_t out, int64_t tap, int64_t stride, int64_t dil,
+                             int64_t pad);
 
 /* Number of (o, t) pairs along one axis whose position falls inside [0, extent). */
 int64_t iob_axis_valid_taps(int64_t extent, int64_t out, int64_t taps, int64_t stride,
