@@ -7,8 +7,11 @@
 #include "gpu/host_plan_algo.h"
 #include "iobound/plan.h"
 
+extern const iob_plan_builder iob_plan_winograd; /* gpu/host_winograd.c */
+
 /* The algorithms that have kernels; each entry lives in gpu/host_<algo>.c. */
 static const iob_plan_builder *const builders[] = {
+    &iob_plan_winograd,
     NULL,
 };
 

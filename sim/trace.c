@@ -6,8 +6,11 @@
 #include "iobound/trace.h"
 #include "sim/trace_algo.h"
 
+extern const iob_trace_builder iob_trace_winograd; /* sim/trace_winograd.c */
+
 /* The algorithms with a trace generator; each entry lives in sim/trace_<algo>.c. */
 static const iob_trace_builder *const builders[] = {
+    &iob_trace_winograd,
     NULL,
 };
 
