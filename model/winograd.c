@@ -640,7 +640,8 @@ static iob_status wino_predict(const iob_layer *L, const iob_config *c, const io
     const uint64_t a2 = (uint64_t)g.a2, tk = (uint64_t)c->tile_k, tc = (uint64_t)c->tile_c;
     const uint64_t tt = (uint64_t)g.tt, m2 = (uint64_t)g.m * g.m, split = (uint64_t)c->split_c;
     /* blocks and block-stages; every block of a split runs its chunks, all splits cover nch */
-    const uint64_t spatial_blocks = (uint64_t)(g.nbp * g.nbq * L->groups * g.kb * L->n);
+    const uint64_t blocks = (uint64_t)g.blocks; /* spatial blocks x split_c */
+    const uint64_t spatial_blocks = blocks / split;
     const uint64_t bstages = spatial_blocks * (uint64_t)g.nch;
     const uint64_t outputs = (uint64_t)g.e_out;
 
@@ -665,14 +666,14 @@ static iob_status wino_predict(const iob_layer *L, const iob_config *c, const io
     uint64_t st_r = pairs * a2 + a2 * tc * (tk * g.ntt + tt * g.ntk);     /* patch, EWMM */
     uint64_t ep_w = a2 * tk * tt + tk * tt * m2;                          /* M, Y staging */
     uint64_t ep_r = tk * tt * a2;                                         /* M */
-    t->smem_write_bytes = 4 * (bstages * st_w + spatial_blocks * ep_w);
-    t->smem_read_bytes = 4 * (bstages * st_r + spatial_blocks * ep_r + split * outputs);
+    t->smem_write_bytes = 4 * (bstages * st_w + blocks * ep_w);
+    t->smem_read_bytes = 4 * (bstages * st_r + blocks * ep_r + split * outputs);
 
     /* FFMA and FLOPs */
     t->ffma = bstages * a2 * tk * tt * tc;
     double f_in = 2.0 * g.alpha * f_bt, f_out = (double)(g.alpha + g.m) * f_at;
     t->flops = 2.0 * (double)t->ffma + (double)bstages * (double)pairs * f_in +
-               (double)spatial_blocks * (double)(tk * tt) * f_out +
+               (double)blocks * (double)(tk * tt) * f_out +
                (split > 1 ? (double)(split - 1) * (double)outputs : 0);
 
     /* L2 <-> DRAM (docs/model.md): compulsory when every tensor fits the L2, else each tensor

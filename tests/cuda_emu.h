@@ -46,26 +46,44 @@ static char iob_emu_why[256];
 #define __launch_bounds__(...)
 #define __syncthreads() pthread_barrier_wait(&iob_emu_barrier)
 
-#define FMUL(a, b) ((float)(a) * (float)(b))
-#define FADD(a, b) ((float)(a) + (float)(b))
-#define FSUB(a, b) ((float)(a) - (float)(b))
-#define FFMA(a, b, c) fmaf(a, b, c)
+/* ---- counted operations: per thread, added to the launch's totals when the thread ends ------- */
+typedef struct iob_emu_counts {
+    uint64_t lds_bytes, sts_bytes, cp_async_bytes; /* shared memory data bytes */
+    uint64_t ffma, fmul, fadd;                     /* FP32 (FSUB counts as FADD) */
+} iob_emu_counts;
+static _Thread_local iob_emu_counts iob_emu_c;
+static iob_emu_counts iob_emu_total;
+static pthread_mutex_t iob_emu_countmu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The counts of the last iob_emu_run. */
+IOB_KERNEL void iob_emu_counts_get(iob_emu_counts *out) { *out = iob_emu_total; }
+
+#define FMUL(a, b) (iob_emu_c.fmul++, (float)(a) * (float)(b))
+#define FADD(a, b) (iob_emu_c.fadd++, (float)(a) + (float)(b))
+#define FSUB(a, b) (iob_emu_c.fadd++, (float)(a) - (float)(b))
+#define FFMA(a, b, c) (iob_emu_c.ffma++, fmaf(a, b, c))
 #define DMUL(a, b) ((double)(a) * (double)(b))
 #define DADD(a, b) ((double)(a) + (double)(b))
+#define SLD(p) (iob_emu_c.lds_bytes += 4, *(p))
+#define SST(p, v) (iob_emu_c.sts_bytes += 4, *(p) = (v))
 #define LDS4(dst, p)                                                                              \
     do {                                                                                          \
+        iob_emu_c.lds_bytes += 16;                                                                \
         (dst)[0] = (p)[0]; (dst)[1] = (p)[1]; (dst)[2] = (p)[2]; (dst)[3] = (p)[3];               \
     } while (0)
 #define LDS2(dst, p)                                                                              \
     do {                                                                                          \
+        iob_emu_c.lds_bytes += 8;                                                                 \
         (dst)[0] = (p)[0]; (dst)[1] = (p)[1];                                                     \
     } while (0)
 #define STS4(p, s)                                                                                \
     do {                                                                                          \
+        iob_emu_c.sts_bytes += 16;                                                                \
         (p)[0] = (s)[0]; (p)[1] = (s)[1]; (p)[2] = (s)[2]; (p)[3] = (s)[3];                       \
     } while (0)
 #define STS2(p, s)                                                                                \
     do {                                                                                          \
+        iob_emu_c.sts_bytes += 8;                                                                 \
         (p)[0] = (s)[0]; (p)[1] = (s)[1];                                                         \
     } while (0)
 
@@ -175,6 +193,7 @@ static inline void cp_async4(float *dst, const float *src, int src_bytes)
         iob_emu_fail("cp.async 4: src-size must be 0 or 4");
     if (src_bytes)
         iob_emu_record(src, 0, iob_emu_committed + 1);
+    iob_emu_c.cp_async_bytes += 4;
     iob_emu_push(dst, src_bytes ? src : NULL, 1);
 }
 
@@ -184,6 +203,7 @@ static inline void cp_async16(float *dst, const float *src)
         iob_emu_fail("cp.async 16: unaligned address");
     for (int i = 0; i < 4; i++)
         iob_emu_record(src + i, 0, iob_emu_committed + 1);
+    iob_emu_c.cp_async_bytes += 16;
     iob_emu_push(dst, src, 4);
 }
 
@@ -246,6 +266,15 @@ static void *iob_emu_worker(void *p)
     free(iob_emu_q);
     iob_emu_q = NULL;
     iob_emu_qn = iob_emu_qcap = 0;
+    pthread_mutex_lock(&iob_emu_countmu);
+    iob_emu_total.lds_bytes += iob_emu_c.lds_bytes;
+    iob_emu_total.sts_bytes += iob_emu_c.sts_bytes;
+    iob_emu_total.cp_async_bytes += iob_emu_c.cp_async_bytes;
+    iob_emu_total.ffma += iob_emu_c.ffma;
+    iob_emu_total.fmul += iob_emu_c.fmul;
+    iob_emu_total.fadd += iob_emu_c.fadd;
+    pthread_mutex_unlock(&iob_emu_countmu);
+    memset(&iob_emu_c, 0, sizeof iob_emu_c);
     return NULL;
 }
 
@@ -258,6 +287,7 @@ IOB_KERNEL int iob_emu_run(iob_emu_body body, void *ctx, const unsigned grid[3],
     iob_emu_launch l = {body, ctx, {grid[0], grid[1], grid[2]}, threads, smem_bytes};
     iob_emu_failed = 0;
     iob_emu_why[0] = '\0';
+    memset(&iob_emu_total, 0, sizeof iob_emu_total);
     *why = iob_emu_why;
     gridDim = (iob_emu_dim3){grid[0], grid[1], grid[2]};
     blockDim = (iob_emu_dim3){threads, 1, 1};

@@ -41,6 +41,10 @@ typedef struct emu_access {
     int write;
     const void *addr;
 } emu_access; /* = iob_emu_access of tests/cuda_emu.h */
+typedef struct emu_counts {
+    uint64_t lds_bytes, sts_bytes, cp_async_bytes, ffma, fmul, fadd;
+} emu_counts; /* = iob_emu_counts */
+typedef void (*counts_get_fn)(emu_counts *);
 typedef void (*log_start_fn)(int);
 typedef size_t (*log_get_fn)(const emu_access **);
 
@@ -270,6 +274,8 @@ static void check_case(const char *spec, const char *cfg_text)
     assert_non_null(run);
     assert_non_null(log_start);
     assert_non_null(log_get);
+    counts_get_fn counts_get = (counts_get_fn)dlsym(lib, "iob_emu_counts_get");
+    assert_non_null(counts_get);
 
     size_t nx = (size_t)(L.n * L.c * L.h * L.w), nw = (size_t)(L.k * (L.c / L.groups) * 9);
     size_t ny = (size_t)(L.n * L.k * L.p * L.q);
@@ -290,13 +296,28 @@ static void check_case(const char *spec, const char *cfg_text)
     log_start(-1);
     for (int i = 0; i < plan.nprep; i++)
         run_launch(lib, run, &plan.prep[i], buf);
+    emu_counts sum = {0}, one;
     for (int i = 0; i < plan.nlaunch; i++) {
         log_start(i);
         run_launch(lib, run, &plan.launch[i], buf);
+        counts_get(&one);
+        sum.lds_bytes += one.lds_bytes;
+        sum.sts_bytes += one.sts_bytes;
+        sum.cp_async_bytes += one.cp_async_bytes;
+        sum.ffma += one.ffma;
+        sum.fmul += one.fmul;
+        sum.fadd += one.fadd;
     }
     log_start(-1);
     char what[512];
     snprintf(what, sizeof what, "%s | %s", spec, cfg_text);
+    /* the closed form's shared-memory bytes, FFMA and FLOPs against what the kernel executed */
+    iob_traffic t;
+    assert_int_equal(iob_dataflow_predict(&L, &cfg, &mach, &t, &err), IOB_OK);
+    assert_int_equal(t.smem_read_bytes, sum.lds_bytes);
+    assert_int_equal(t.smem_write_bytes, sum.sts_bytes + sum.cp_async_bytes);
+    assert_int_equal(t.ffma, sum.ffma);
+    assert_true(t.flops == 2.0 * (double)sum.ffma + (double)sum.fmul + (double)sum.fadd);
     const emu_access *log;
     size_t nlog = log_get(&log);
     compare_with_trace(&L, &cfg, &mach, buf, sizes, log, nlog, what);

@@ -26,6 +26,10 @@
  * WINO_YS, the model's resident blocks per SM WINO_MIN_BLOCKS (for __launch_bounds__), and the
  * checks WINO_THREADS, WINO_SMEM_FLOATS (both re-derived here and asserted).
  *
+ * Every shared-memory access goes through SLD, SST, LDS4/2 or STS4/2 and every global load or store that
+ * is not a cp.async through LDG/STG, so that the CPU emulation can log and count them; on the GPU
+ * they are plain accesses.
+ *
  * Arithmetic (exact and countable): transforms use only __fmul_rn / __fadd_rn / __fsub_rn, which
  * the compiler never contracts into FFMA, evaluated term by term in index order (wino_dot); the
  * EWMM uses __fmaf_rn in channel order. So the only FFMA instructions are the EWMM's, and a CPU
@@ -77,6 +81,8 @@ IOB_DEV void cp_async16(float *dst, const float *src)
 #define STS4(p, s)                                                                                \
     (*(float4 *)(p) = make_float4((s)[0], (s)[1], (s)[2], (s)[3]))
 #define STS2(p, s) (*(float2 *)(p) = make_float2((s)[0], (s)[1]))
+#define SLD(p) (*(p))
+#define SST(p, v) (*(p) = (v))
 #define LDG(p) (*(p))
 #define STG(p, v) (*(p) = (v))
 #endif /* IOB_CUDA_EMU: tests/cuda_emu.h defines the same names for a CPU run */
@@ -242,7 +248,7 @@ IOB_DEV void wino_input_transform(const float *xs, float *vs, int tid)
             float col[ALPHA];
 #pragma unroll
             for (int i = 0; i < ALPHA; i++)
-                col[i] = d[i * W_PW + j];
+                col[i] = SLD(d + i * W_PW + j);
 #pragma unroll
             for (int a = 0; a < ALPHA; a++)
                 tmp[a * ALPHA + j] = wino_dot(bt + a * ALPHA, 1, col, 1, ALPHA);
@@ -251,8 +257,8 @@ IOB_DEV void wino_input_transform(const float *xs, float *vs, int tid)
         for (int a = 0; a < ALPHA; a++)
 #pragma unroll
             for (int b = 0; b < ALPHA; b++)
-                vs[(a * ALPHA + b) * (TILE_C * W_TT) + pr] =
-                    wino_dot(bt + b * ALPHA, 1, tmp + a * ALPHA, 1, ALPHA);
+                SST(vs + (a * ALPHA + b) * (TILE_C * W_TT) + pr,
+                    wino_dot(bt + b * ALPHA, 1, tmp + a * ALPHA, 1, ALPHA));
     }
 }
 
@@ -320,7 +326,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
 #elif W_VK == 2
                     LDS2(u + 2 * h, p);
 #else
-                    u[h] = p[0];
+                    u[h] = SLD(p);
 #endif
                 }
 #pragma unroll
@@ -331,7 +337,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
 #elif W_VQ == 2
                     LDS2(v + 2 * h, p);
 #else
-                    v[h] = p[0];
+                    v[h] = SLD(p);
 #endif
                 }
 #pragma unroll
@@ -363,7 +369,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
 #elif W_VK == 2
                 STS2(mrow + h * W_VK * W_NTK, s4);
 #else
-                mrow[h * W_NTK] = s4[0];
+                SST(mrow + h * W_NTK, s4[0]);
 #endif
             }
         }
@@ -387,7 +393,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                     float col[ALPHA];
 #pragma unroll
                     for (int a = 0; a < ALPHA; a++)
-                        col[a] = mp[(a * ALPHA + b) * W_TT * WINO_KS];
+                        col[a] = SLD(mp + (a * ALPHA + b) * W_TT * WINO_KS);
 #pragma unroll
                     for (int i = 0; i < WINO_M; i++)
                         tmp[i * ALPHA + b] = wino_dot(at + i * ALPHA, 1, col, 1, ALPHA);
@@ -397,7 +403,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                 for (int i = 0; i < WINO_M; i++)
 #pragma unroll
                     for (int jj = 0; jj < WINO_M; jj++)
-                        yp[i * TILE_Q + jj] = wino_dot(at + jj * ALPHA, 1, tmp + i * ALPHA, 1, ALPHA);
+                        SST(yp + i * TILE_Q + jj, wino_dot(at + jj * ALPHA, 1, tmp + i * ALPHA, 1, ALPHA));
             }
             __syncthreads();
             for (int e = tid; e < WINO_KR * WINO_BR * WINO_M * TILE_Q; e += W_THREADS) {
@@ -410,7 +416,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                     p < LAYER_P && q < LAYER_Q)
                     STG(dst + (((long long)n * LAYER_K + (long long)g * W_KG + k) * LAYER_P + p) *
                                   LAYER_Q + q,
-                        ys[kl * WINO_YS + rr]);
+                        SLD(ys + kl * WINO_YS + rr));
             }
             __syncthreads();
         }
