@@ -19,12 +19,13 @@
 #include "gpu/host_plan_algo.h"
 #include "model/winograd_dataflow.h"
 
-/* Measured with tests/test_winograd_emu.c and bench/bench_winograd_error.c (docs/model.md,
- * "Winograd: numerical error"): the largest error of the FP32 kernel arithmetic against the FP64
- * reference, in the metric |y - ref| / sum |x w|, on random inputs in (-1, 1) with C/G up to 512,
- * with a margin of about 4x. */
+/* Allowed error in the metric |y - ref| / sum |x w| (docs/model.md, "Winograd: numerical
+ * error"). bench/bench_winograd_error.c (the kernel's arithmetic, bit-exact, on the CPU) measured
+ * at most 1.1e-7 for F(2x2) and 2.1e-6 for F(4x4) over C/G = 16..1024, inputs in (-1, 1) and
+ * (0, 1), split 1 and 4 (FP32 direct: 2.7e-7). F(2x2) gets the project's FP32 tolerance; F(4x4)
+ * ten times its largest measurement. */
 #define WINO_TOL_F2 1e-4
-#define WINO_TOL_F4 2e-4
+#define WINO_TOL_F4 2e-5
 
 static iob_status define_str(iob_launch *l, const char *name, const char *value, iob_error *err)
 {

@@ -517,16 +517,13 @@ static uint64_t box_elems(const wino_box *b)
     return (uint64_t)(b->outer * b->groups * b->per_group) * (uint64_t)rows * (uint64_t)cols;
 }
 
-static uint64_t box_sectors(const wino_box *b)
+/* cnt[x]: planes l whose successor l+1 is in the same chunk (the box's next plane), by the
+ * residue x of l's first element mod 8 */
+static void next_planes(const wino_box *b, int64_t plane8, uint64_t cnt[8])
 {
-    const int64_t w8 = b->wp % 8, plane8 = (b->hp % 8) * w8 % 8;
-    /* planes by the residue of their first element; and those whose successor is in the same
-     * chunk (the box's next plane) */
-    uint64_t cnt_l[8] = {0}, cnt_o[8] = {0}, cnt_ci[8] = {0}, cnt_next[8] = {0};
-    int64_t nplanes = b->outer * b->groups * b->per_group, nouter = b->outer * b->groups;
+    uint64_t cnt_o[8] = {0}, cnt_ci[8] = {0};
     for (int r = 0; r < 8; r++) {
-        cnt_l[r * plane8 % 8] += (uint64_t)count_res(nplanes, r);
-        cnt_o[r * (b->per_group % 8) % 8] += (uint64_t)count_res(nouter, r);
+        cnt_o[r * (b->per_group % 8) % 8] += (uint64_t)count_res(b->outer * b->groups, r);
         cnt_ci[r] = (uint64_t)count_res(b->per_group, r);
     }
     for (int64_t e = b->tile - 1;; e += b->tile) { /* the last plane of each chunk */
@@ -537,7 +534,18 @@ static uint64_t box_sectors(const wino_box *b)
     }
     for (int y = 0; y < 8; y++)
         for (int z = 0; z < 8; z++)
-            cnt_next[(y + z) % 8 * plane8 % 8] += cnt_o[y] * cnt_ci[z];
+            cnt[(y + z) % 8 * plane8 % 8] += cnt_o[y] * cnt_ci[z];
+}
+
+static uint64_t box_sectors(const wino_box *b)
+{
+    const int64_t w8 = b->wp % 8, plane8 = (b->hp % 8) * w8 % 8;
+    /* planes by the residue of their first element */
+    uint64_t cnt_l[8] = {0}, cnt_next[8] = {0};
+    int have_next = 0;
+    int64_t nplanes = b->outer * b->groups * b->per_group;
+    for (int r = 0; r < 8; r++)
+        cnt_l[r * plane8 % 8] += (uint64_t)count_res(nplanes, r);
     /* columns: sectors of a segment by its row's start residue z; the boundary sector shared
      * with the same plane's next row */
     uint64_t len_q[8] = {0}, sh_a[8] = {0};
@@ -565,6 +573,10 @@ static uint64_t box_sectors(const wino_box *b)
         int64_t dist = (b->hp - (hi - 1) + lo) * b->wp; /* between the two rows' starts */
         if (dist - maxw + 1 >= 8)
             continue; /* more than a sector apart for every column block */
+        if (!have_next) { /* planes whose successor is in the same chunk, by residue */
+            next_planes(b, plane8, cnt_next);
+            have_next = 1;
+        }
         int y = (int)((hi - 1) % 8 * w8 % 8);
         for (int x = 0; x < 8; x++) {
             if (!cnt_next[x])
@@ -758,8 +770,9 @@ static iob_status wino_predict(const iob_layer *L, const iob_config *c, const io
  * factor 2 between rows and columns, 4 to 64 tiles in all (1 to 3 only where the output is that
  * small); tile_k 16..128 and tile_c 4..16 (down to 1 where the layer has fewer channels); 4 or 8
  * channels and tiles per thread (2 channels with tile_k 16; fewer tiles where a block has fewer
- * than 4); frequencies per thread so that 16 to 128 accumulators remain; whole warps, 64 to 1024
- * threads; 2 or 3 stages; channel splits 2..8 only for grids that do not fill the GPU twice.
+ * than 4); frequencies per thread so that 32 to 128 accumulators remain (16 for blocks of fewer
+ * than 16 tiles); whole warps, 64 to 1024 threads; 2 or 3 stages; channel splits 2..8 only for
+ * grids of less than one block per SM, up to two blocks per SM.
  * Tiles longer than the layer by a whole tile, and channel tiles twice the layer's, are left
  * out. */
 static iob_status push_config(iob_config **v, size_t *n, size_t *cap, const iob_config *c,
@@ -827,12 +840,14 @@ static iob_status wino_candidates(const iob_layer *L, const iob_machine *mach, i
                                 for (int mp = 1; mp <= 12; mp++) {
                                     int acc = mp * mk * mq;
                                     int64_t thr = (int64_t)(a2 / mp) * (tk / mk) * (tt / mq);
-                                    if (a2 % mp || acc < 16 || acc > 128 || thr < 64 ||
-                                        thr > 1024 || thr % 32)
+                                    if (a2 % mp || acc < (tt < 16 ? 16 : 32) || acc > 128 ||
+                                        thr < 64 || thr > 1024 || thr % 32)
                                         continue;
                                     for (int stg = 2; stg <= 3; stg++)
                                         for (int sp = 1; sp <= 8; sp *= 2) {
-                                            if (sp > 1 && (grid >= 2 * mach->sm_count || sp > nch))
+                                            if (sp > 1 && (grid >= mach->sm_count ||
+                                                           grid * sp > 2 * mach->sm_count ||
+                                                           sp > nch))
                                                 break;
                                             iob_config c = {
                                                 .algo = IOB_ALGO_WINOGRAD, .wino_m = m,
