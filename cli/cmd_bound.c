@@ -219,8 +219,32 @@ int iob_cmd_bound(int argc, char **argv)
                        "dominant\tFLOP/B max\tworkspace\tnote");
     }
 
-    iob_bound bounds[16];
-    for (size_t li = 0; li < cli.layers.count; li++) {
+    /* Bounds of every layer first, in parallel (layers are independent); then print in order. */
+    enum { PER_LAYER = 16 };
+    size_t nl = cli.layers.count;
+    iob_bound *all = calloc(nl ? nl * PER_LAYER : 1, sizeof *all);
+    int *nbounds = calloc(nl ? nl * IOB_ALGO_COUNT : 1, sizeof *nbounds);
+    iob_error *errs = calloc(nl ? nl : 1, sizeof *errs);
+    if (!all || !nbounds || !errs) {
+        free(all), free(nbounds), free(errs);
+        iob_error_set(&err, IOB_ENOMEM, "out of memory for %zu layers", nl);
+        goto fail;
+    }
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t li = 0; li < nl; li++) {
+        int used = 0;
+        for (int a = 0; a < IOB_ALGO_COUNT && errs[li].code == IOB_OK; a++) {
+            if (!algos.on[a])
+                continue;
+            int nb = 0;
+            if (iob_bound_layer(&cli.layers.items[li], (iob_algo)a, &bopts,
+                                &all[li * PER_LAYER + used], PER_LAYER - used, &nb, &errs[li]))
+                break;
+            nbounds[li * IOB_ALGO_COUNT + a] = nb;
+            used += nb;
+        }
+    }
+    for (size_t li = 0; li < nl; li++) {
         const iob_layer *L = &cli.layers.items[li];
         iob_layer_counts counts;
         if (iob_layer_counts_get(L, &counts, &err))
@@ -237,16 +261,17 @@ int iob_cmd_bound(int argc, char **argv)
             csv_layer_cells(L, &counts, lcells);
         }
         int first = 1;
+        if (errs[li].code) {
+            err = errs[li];
+            iob_error_prefix(&err, "layer %s", L->name[0] ? L->name : "(unnamed)");
+            free(all), free(nbounds), free(errs);
+            goto fail;
+        }
+        const iob_bound *bounds = &all[li * PER_LAYER];
         for (int a = 0; a < IOB_ALGO_COUNT; a++) {
-            if (!algos.on[a])
-                continue;
-            int nb = 0;
-            if (iob_bound_layer(L, (iob_algo)a, &bopts, bounds, 16, &nb, &err)) {
-                iob_error_prefix(&err, "layer %s", L->name[0] ? L->name : "(unnamed)");
-                goto fail;
-            }
-            for (int i = 0; i < nb; i++) {
-                const iob_bound *b = &bounds[i];
+            int nb = nbounds[li * IOB_ALGO_COUNT + a];
+            for (int i = 0; i < nb; i++, bounds++) {
+                const iob_bound *b = bounds;
                 if (root) {
                     cJSON_AddItemToArray(jb, bound_json(b));
                 } else if (cli.format == IOB_FMT_CSV) {
@@ -290,6 +315,7 @@ int iob_cmd_bound(int argc, char **argv)
             }
         }
     }
+    free(all), free(nbounds), free(errs);
     if (root) {
         rc = iob_cli_write_json(&cli, root);
         cJSON_Delete(root);

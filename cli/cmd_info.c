@@ -44,15 +44,17 @@ int iob_cmd_nets(int argc, char **argv)
     int rc = parse_simple(&cli, argc, argv,
                           "usage: iobound nets [--format table|csv|json] [-o FILE]\n"
                           "Lists the built-in networks: name, convolution layers, their\n"
-                          "multiply-adds at batch 1, and where the shapes come from.\n");
+                          "multiply-adds at batch 1 (GMACs), the published multiply-adds of the\n"
+                          "whole network (convolutions + fully-connected layers, torchvision model\n"
+                          "cards), and where the shapes come from.\n");
     if (rc) {
         iob_cli_free(&cli);
         return rc < 0 ? 0 : rc;
     }
     iob_table t;
-    iob_table_init(&t, 4);
-    t.right[1] = t.right[2] = 1;
-    iob_table_rowf(&t, "name\tlayers\tGMACs\tdescription");
+    iob_table_init(&t, 5);
+    t.right[1] = t.right[2] = t.right[3] = 1;
+    iob_table_rowf(&t, "name\tlayers\tGMACs\tpublished\tdescription");
     cJSON *root = cJSON_CreateArray();
     for (int i = 0; i < iob_net_count(); i++) {
         const iob_net_info *ni = iob_net_info_at(i);
@@ -68,11 +70,19 @@ int iob_cmd_nets(int argc, char **argv)
             iob_layer_counts_get(&list.items[j], &c, NULL);
             macs += (double)c.macs;
         }
-        iob_table_rowf(&t, "%s\t%zu\t%.3f\t%s", ni->name, list.count, macs / 1e9, ni->description);
+        char pub[32] = "-";
+        if (ni->published_conv_gmacs > 0)
+            snprintf(pub, sizeof pub, "%.3f", ni->published_conv_gmacs);
+        iob_table_rowf(&t, "%s\t%zu\t%.3f\t%s\t%s", ni->name, list.count, macs / 1e9, pub,
+                       ni->description);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", ni->name);
         cJSON_AddNumberToObject(o, "layers", (double)list.count);
         cJSON_AddNumberToObject(o, "macs", macs);
+        if (ni->published_conv_gmacs > 0)
+            cJSON_AddNumberToObject(o, "published_gmacs", ni->published_conv_gmacs);
+        else
+            cJSON_AddNullToObject(o, "published_gmacs");
         cJSON_AddStringToObject(o, "description", ni->description);
         cJSON_AddItemToArray(root, o);
         iob_layer_list_free(&list);

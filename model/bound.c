@@ -83,8 +83,11 @@ void iob_bound_add_term(iob_bound *out, const char *name, double ops, double com
     t->bound = bound;
 }
 
-void iob_bound_finish_pebble(iob_bound *out, const iob_pebble *pb)
+void iob_bound_finish_pebble(iob_bound *out, const iob_pebble *pb_in)
 {
+    iob_pebble pb_copy = *pb_in, *pb = &pb_copy;
+    if (pb->floor <= 0)
+        pb->floor = out->compulsory;
     iob_pebble_result r = iob_pebble_bound(pb, out->s_words, out->processors);
     out->ops = pb->ops;
     out->rho = pb->rho;

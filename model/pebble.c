@@ -15,8 +15,8 @@
  *                  a + b + c <= X,  F <= ops.
  * For a fixed F the constraints are a box lo_x = F/fan_x <= x <= cap_x plus a budget, and the
  * product a*b*c is largest at the water-filling point x = clamp(lambda, lo_x, cap_x); feasibility
- * is monotone in F, so F is found by bisection and the upper end of the bracket is returned
- * (an over-estimate of U can only make the bound smaller, never wrong).
+ * is monotone in F, so F is found by a bracketed root search (Illinois) and the upper end of the
+ * bracket is returned (an over-estimate of U can only make the bound smaller, never wrong).
  */
 #include "model/pebble.h"
 
@@ -97,20 +97,103 @@ static double max_product(const double lo[3], const double hi[3], double X)
     return prod;
 }
 
-static int feasible(const iob_pebble *pb, double X, double F)
+/* g(F) = ln(rho * maxprod(F)) - 2 ln F: positive while F is feasible, decreasing in F (the box
+ * lower bounds F/fan rise with F). Defined for 0 < F <= F_box (see below). */
+static double excess(const iob_pebble *pb, double X, double F)
 {
-    double lo[3], hi[3], losum = 0;
+    double lo[3], hi[3];
     for (int v = 0; v < 3; v++) {
         lo[v] = lo_of(pb, v, F);
         hi[v] = hi_of(pb, v);
-        if (lo[v] > hi[v])
-            return 0;
-        losum += lo[v];
+        if (lo[v] > hi[v]) /* rounding at F_box */
+            lo[v] = hi[v];
     }
-    if (losum > X)
-        return 0;
-    /* compare in a scaled form: rho*abc >= F^2 */
-    return pb->rho * max_product(lo, hi, X) >= F * F;
+    double prod = max_product(lo, hi, X);
+    if (prod <= 0)
+        return -BIG;
+    return log(pb->rho * prod) - 2 * log(F);
+}
+
+/* The optimum by active sets. At the root F* of g the water-filling point puts every variable
+ * at its fan bound F/fan (set L), at its cap (set H) or at the common level lambda (set W), and
+ * (F*, lambda) solves
+ *     F s_L + |W| lambda = X - C_H,        F^(2-|L|) = K lambda^|W|,
+ *     s_L = sum_L 1/fan,  C_H = sum_H cap,  K = rho prod_L 1/fan prod_H cap,
+ * in closed form for every (|L|, |W|). Because g is strictly decreasing its root is unique, so a
+ * solution consistent with its own active set IS F*. Returns 0 when no set is consistent
+ * (rounding at a boundary between sets); the caller then falls back to root finding. */
+static double active_set_root(const iob_pebble *pb, double X)
+{
+    const double tol = 1e-9;
+    double best = 0;
+    for (int code = 0; code < 27; code++) {
+        int state[3], c = code; /* 0 = L (fan bound), 1 = H (cap), 2 = W (water level) */
+        for (int v = 0; v < 3; v++, c /= 3)
+            state[v] = c % 3;
+        int l = 0, w = 0, ok = 1;
+        double sL = 0, CH = 0, K = pb->rho;
+        for (int v = 0; v < 3 && ok; v++) {
+            if (state[v] == 0) {
+                if (pb->fan[v] <= 0)
+                    ok = 0;
+                else {
+                    l++;
+                    sL += 1 / pb->fan[v];
+                    K /= pb->fan[v];
+                }
+            } else if (state[v] == 1) {
+                if (pb->cap[v] <= 0)
+                    ok = 0;
+                else {
+                    CH += pb->cap[v];
+                    K *= pb->cap[v];
+                }
+            } else {
+                w++;
+            }
+        }
+        if (!ok)
+            continue;
+        double A = X - CH, F, lambda;
+        if (w == 0) {
+            if (l != 0 || CH > X) /* only the all-caps point with a slack budget */
+                continue;
+            F = sqrt(K);
+            lambda = HUGE_VAL;
+        } else if (l == 0) {
+            lambda = A / w;
+            if (lambda <= 0)
+                continue;
+            F = sqrt(K * pow(lambda, w));
+        } else if (l == 1 && w == 1) {
+            F = K * A / (1 + K * sL);
+            lambda = A - F * sL;
+        } else if (l == 1 && w == 2) {
+            lambda = A / (1 + sqrt(1 + K * sL * A)); /* root of K sL l^2 + 2 l - A = 0 */
+            F = K * lambda * lambda;
+        } else if (l == 2 && w == 1) {
+            lambda = 1 / K;
+            F = (A - lambda) / sL;
+        } else {
+            continue;
+        }
+        if (!(F > 0) || !(lambda >= 0) || !isfinite(F))
+            continue;
+        for (int v = 0; v < 3 && ok; v++) {
+            double lo = lo_of(pb, v, F), hi = hi_of(pb, v);
+            if (lo > hi * (1 + tol))
+                ok = 0;
+            else if (state[v] == 0)
+                ok = lo >= lambda * (1 - tol);
+            else if (state[v] == 1)
+                ok = hi <= lambda * (1 + tol);
+            else
+                ok = lo <= lambda * (1 + tol) && lambda <= hi * (1 + tol);
+        }
+        if (ok && F > best)
+            best = F;
+    }
+    return best;
 }
 
 double iob_pebble_max_ops(const iob_pebble *pb, double X)
@@ -130,36 +213,91 @@ double iob_pebble_max_ops(const iob_pebble *pb, double X)
     }
     if (interior)
         return f0;
-    if (feasible(pb, X, upper))
-        return upper;
-    double lo = 0, hi = upper;
-    for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
-        double mid = 0.5 * (lo + hi);
-        if (feasible(pb, X, mid))
-            lo = mid;
-        else
-            hi = mid;
+    /* The box lo(F) <= x <= cap, sum(lo) <= X stays non-empty up to
+     * F_box = min(min_x fan_x cap_x, X / sum_x 1/fan_x). */
+    double inv_fan = 0;
+    for (int v = 0; v < 3; v++) {
+        if (pb->fan[v] > 0) {
+            inv_fan += 1 / pb->fan[v];
+            if (pb->cap[v] > 0 && pb->fan[v] * pb->cap[v] < upper)
+                upper = pb->fan[v] * pb->cap[v];
+        }
     }
-    return hi;
+    if (inv_fan > 0 && X / inv_fan < upper)
+        upper = X / inv_fan;
+    double gb = excess(pb, X, upper);
+    if (gb >= 0)
+        return upper;
+    double root = active_set_root(pb, X);
+    if (root > 0 && root < upper)
+        return root * (1 + 1e-9); /* rounding margin: an over-estimate of U keeps the bound valid */
+    /* A feasible start: the equal split clipped to the caps, with F the least of the four
+     * limits there; then halve until feasible (rarely needed). The bracket [a, b] always has
+     * g(a) >= 0 > g(b); Illinois (modified regula falsi) shrinks it and b is returned, an
+     * over-estimate of U. */
+    double x[3], a = sqrt(pb->rho);
+    for (int v = 0; v < 3; v++) {
+        x[v] = pb->cap[v] > 0 && pb->cap[v] < third ? pb->cap[v] : third;
+        a *= sqrt(x[v]);
+    }
+    for (int v = 0; v < 3; v++)
+        if (pb->fan[v] > 0 && pb->fan[v] * x[v] < a)
+            a = pb->fan[v] * x[v];
+    double b = upper;
+    if (!(a > 0 && a < b))
+        a = b / 2;
+    double ga = excess(pb, X, a);
+    while (ga < 0 && a > 1e-300) {
+        b = a;
+        gb = ga;
+        a /= 2;
+        ga = excess(pb, X, a);
+    }
+    if (ga < 0)
+        return b;
+    int side = 0;
+    for (int it = 0; it < 100 && b - a > 1e-10 * b; it++) {
+        double c = isfinite(gb) ? b - gb * (b - a) / (gb - ga) : 0.5 * (a + b);
+        if (!(c > a && c < b))
+            c = 0.5 * (a + b);
+        double gc = excess(pb, X, c);
+        if (gc >= 0) {
+            a = c;
+            ga = gc;
+            if (side == 1)
+                gb *= 0.5;
+            side = 1;
+        } else {
+            b = c;
+            gb = gc;
+            if (side == -1)
+                ga *= 0.5;
+            side = -1;
+        }
+    }
+    return b;
 }
 
 typedef struct eval {
-    double one, gpu;
+    double one, gpu, one_smooth; /* one_smooth: t * (ops - U(t)) / U(S+t), ceil left out */
+    double segs;                 /* (ops - U(t)) / U(S+t) */
 } eval;
 
 static eval evaluate(const iob_pebble *pb, double S, int P, double t)
 {
     /* Segment 1 starts with an empty fast memory, so it touches at most t elements; the
      * others at most S + t. With h segments (h-1 of them full): ops <= U(t) + (h-1) U(S+t). */
-    eval e = {0, 0};
+    eval e = {0, 0, 0, 0};
     double U = iob_pebble_max_ops(pb, S + t), U1 = iob_pebble_max_ops(pb, t);
     if (U <= 0)
         return e;
     double rest = pb->ops - U1;
     if (rest > 0) {
+        e.segs = rest / U;
         /* ceil() of a ratio of two doubles: subtract a relative epsilon first so that rounding
          * in U can never add a segment that the exact ratio would not have. */
-        e.one = t * ceil(rest / U * (1 - 1e-12)) - pb->unpaid;
+        e.one = t * ceil(e.segs * (1 - 1e-12)) - pb->unpaid;
+        e.one_smooth = t * e.segs - pb->unpaid;
     }
     e.gpu = t * (pb->ops - P * U1) / U - pb->unpaid;
     if (e.one < 0)
@@ -167,6 +305,73 @@ static eval evaluate(const iob_pebble *pb, double S, int P, double t)
     if (e.gpu < 0)
         e.gpu = 0;
     return e;
+}
+
+typedef struct search {
+    const iob_pebble *pb;
+    double S;
+    int P;
+    iob_pebble_result *r;
+} search;
+
+static eval eval_keep(search *s, double t)
+{
+    eval e = evaluate(s->pb, s->S, s->P, t);
+    if (e.one > s->r->one) {
+        s->r->one = e.one;
+        s->r->t_one = t;
+    }
+    if (e.gpu > s->r->gpu)
+        s->r->gpu = e.gpu;
+    return e;
+}
+
+/* Golden-section search of a unimodal objective of t in [a, b] (which = 0: gpu, 1: smooth one);
+ * every point is also offered to the running maxima. Returns the best t seen. */
+static double golden(search *s, double a, double b, int which)
+{
+    const double g = 0.6180339887498949;
+    double x1 = b - g * (b - a), x2 = a + g * (b - a);
+    eval e1 = eval_keep(s, x1), e2 = eval_keep(s, x2);
+    for (int it = 0; it < 30; it++) {
+        double f1 = which ? e1.one_smooth : e1.gpu, f2 = which ? e2.one_smooth : e2.gpu;
+        if (f1 > f2) {
+            b = x2;
+            x2 = x1;
+            e2 = e1;
+            x1 = b - g * (b - a);
+            e1 = eval_keep(s, x1);
+        } else {
+            a = x1;
+            x1 = x2;
+            e1 = e2;
+            x2 = a + g * (b - a);
+            e2 = eval_keep(s, x2);
+        }
+    }
+    return 0.5 * (a + b);
+}
+
+/* For k segments: the largest t in [lo, hi] with segs(t) > k - 1 (segs decreases with t), by
+ * bisection in log t; evaluates its lower end, which keeps ceil(segs) >= k. */
+static void refine_k(search *s, double k, double lo, double hi)
+{
+    eval elo = evaluate(s->pb, s->S, s->P, lo);
+    if (!(elo.segs > k - 1))
+        return;
+    eval ehi = evaluate(s->pb, s->S, s->P, hi);
+    if (ehi.segs > k - 1) {
+        eval_keep(s, hi);
+        return;
+    }
+    for (int it = 0; it < 16; it++) { /* t to a relative 3e-4 over [1, 256 S] */
+        double mid = sqrt(lo * hi);
+        if (evaluate(s->pb, s->S, s->P, mid).segs > k - 1)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    eval_keep(s, lo);
 }
 
 iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
@@ -177,60 +382,37 @@ iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
     if (P < 1)
         P = 1;
     r.leading = 2 * pb->ops / sqrt(pb->rho * S);
-    /* Scan t over [S/256, 256 S] on a log grid (the optimum of the unconstrained problem is
-     * t = 2S), then refine the best point by golden section on each side. */
-    const int N = 33;
-    double t_lo = S / 256 < 1 ? 1 : S / 256, t_hi = 256 * S;
+    search s = {pb, S, P, &r};
+    /* Scan t over [S/64, 64 S] on a log grid (the unconstrained optimum is near t = 2S), then
+     * refine the smooth objectives by golden section. Every t evaluated gives a valid bound and
+     * the best is kept, so the search can only tighten the result; near its maximum the bound is
+     * flat in t (second order), so 30 golden steps (t to about 1e-6) suffice. */
+    const int N = 13;
+    double t_lo = S / 64 < 1 ? 1 : S / 64, t_hi = 64 * S;
     double ratio = pow(t_hi / t_lo, 1.0 / (N - 1));
-    double best_one_t = t_lo, best_gpu_t = t_lo;
-    double t = t_lo;
+    double best_gpu = -1, best_gpu_t = t_lo, best_sm = -1, best_sm_t = t_lo, t = t_lo;
     for (int i = 0; i < N; i++, t *= ratio) {
-        eval e = evaluate(pb, S, P, t);
-        if (e.one > r.one) {
-            r.one = e.one;
-            best_one_t = t;
-        }
-        if (e.gpu > r.gpu) {
-            r.gpu = e.gpu;
+        eval e = eval_keep(&s, t);
+        if (e.gpu > best_gpu) {
+            best_gpu = e.gpu;
             best_gpu_t = t;
         }
-    }
-    /* golden-section refinement of the smooth (gpu) objective, evaluating both at each point */
-    for (int which = 0; which < 2; which++) {
-        double c0 = which ? best_gpu_t : best_one_t;
-        double a = c0 / ratio, b = c0 * ratio;
-        if (a < 1)
-            a = 1;
-        const double g = 0.6180339887498949;
-        double x1 = b - g * (b - a), x2 = a + g * (b - a);
-        eval e1 = evaluate(pb, S, P, x1), e2 = evaluate(pb, S, P, x2);
-        for (int it = 0; it < 40; it++) {
-            double f1 = which ? e1.gpu : e1.one, f2 = which ? e2.gpu : e2.one;
-            if (f1 > f2) {
-                b = x2;
-                x2 = x1;
-                e2 = e1;
-                x1 = b - g * (b - a);
-                e1 = evaluate(pb, S, P, x1);
-            } else {
-                a = x1;
-                x1 = x2;
-                e1 = e2;
-                x2 = a + g * (b - a);
-                e2 = evaluate(pb, S, P, x2);
-            }
-            const eval *es[2] = {&e1, &e2};
-            const double xs[2] = {x1, x2};
-            for (int k = 0; k < 2; k++) {
-                if (es[k]->one > r.one) {
-                    r.one = es[k]->one;
-                    best_one_t = xs[k];
-                }
-                if (es[k]->gpu > r.gpu)
-                    r.gpu = es[k]->gpu;
-            }
+        if (e.one_smooth > best_sm) {
+            best_sm = e.one_smooth;
+            best_sm_t = t;
         }
     }
-    r.t_one = best_one_t;
+    golden(&s, fmax(1, best_gpu_t / ratio), best_gpu_t * ratio, 0);
+    double t1 = P > 1 ? golden(&s, fmax(1, best_sm_t / ratio), best_sm_t * ratio, 1) : best_gpu_t;
+    /* The one-processor bound t * ceil(segs) is a step function of t: for the segment count k
+     * near the smooth optimum (and k = 1, which wins for small problems) take the largest t that
+     * still needs k segments. Skipped when even a gain of 2x could not beat the floor. */
+    eval e1 = evaluate(pb, S, P, t1);
+    double kmax = ceil(e1.segs);
+    if (2 * fmax(r.one, e1.one_smooth) > pb->floor) {
+        double lo = 1, hi = 256 * S;
+        for (double k = kmax <= 4 ? 1 : kmax - 1; k <= kmax + 1; k++)
+            refine_k(&s, k, lo, hi);
+    }
     return r;
 }

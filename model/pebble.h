@@ -27,6 +27,8 @@ typedef struct iob_pebble {
     double fan[3];  /* operations one element of A, B, C can serve (<= 0: unbounded) */
     double unpaid;  /* accumulator chains a composite algorithm consumes without a store minus
                        the results it must store in their place (0 for direct, GEMM) */
+    double floor;   /* a bound already known (the compulsory traffic): the search does not
+                       refine results that cannot exceed it (0: always refine) */
 } iob_pebble;
 
 /* An upper bound on the operations of one segment whose operands fit in X words: the exact
@@ -41,8 +43,10 @@ typedef struct iob_pebble_result {
     double t_one;      /* the segment length t that gave `one` */
 } iob_pebble_result;
 
-/* The segment bound maximised over t (log-spaced scan, then golden-section refinement; every t
- * tried gives a valid bound, so the search can only make it tighter). S in words (> 0), P >= 1. */
+/* The segment bound maximised over t: a log-spaced scan, golden-section refinement of the smooth
+ * objectives, then for one processor the integer segment count k around the optimum (for each k
+ * the largest t that keeps k segments). Every t tried gives a valid bound, so the search can only
+ * make it tighter. S in words (> 0), P >= 1. */
 iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P);
 
 #endif

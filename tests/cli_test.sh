@@ -39,6 +39,14 @@ check help 0 "$bin" --help && contains help "$tmp/out" "Commands:"
 for c in bound nets machines; do check "help-$c" 0 "$bin" "$c" --help; done
 check nets 0 "$bin" nets && contains nets "$tmp/out" "resnet50"
 check machines 0 "$bin" machines && contains machines "$tmp/out" "h100-sxm"
+# every built-in network runs through `bound`, one CSV row per layer with --algo direct
+check nets-csv 0 "$bin" nets --format csv -o "$tmp/nets.csv"
+tail -n +2 "$tmp/nets.csv" | while IFS=, read -r net layers _; do
+  "$bin" --net "$net" --algo direct --format csv -o "$tmp/net.csv" 2>"$tmp/err" &&
+    [ "$(wc -l <"$tmp/net.csv")" = $((layers + 1)) ] || { echo "FAIL net-$net"; exit 1; }
+done || fails=$((fails + 1))
+check net-inception 0 "$bin" --net inception-v3 --algo direct &&
+  contains net-inception "$tmp/out" "Mixed_6b.branch7x7_2.conv"
 
 # formats
 check json 0 "$bin" --layer name=x,c=64,h=56,k=64,r=3,pad=1 --format json

@@ -16,8 +16,9 @@ typedef struct iob_net_info {
     const char *name;        /* "resnet50" */
     const char *description; /* one line: source and input size */
     int input_size;          /* the input image side the layers assume (224, 299, 227) */
-    /* published multiply-adds of the whole network's convolutions at batch 1, for the tests;
-     * 0 where no published figure covers exactly the convolutions */
+    /* published multiply-adds (G) of the whole network at batch 1: its convolutions plus its
+     * fully-connected layers, as the torchvision model cards count them ("GFLOPS"); the tests
+     * add the fully-connected MACs to the convolutions. 0 where nothing is published. */
     double published_conv_gmacs;
 } iob_net_info;
 
