@@ -275,7 +275,9 @@ static void check_case(const char *spec, const char *cfg_text)
     assert_non_null(log_start);
     assert_non_null(log_get);
     counts_get_fn counts_get = (counts_get_fn)dlsym(lib, "iob_emu_counts_get");
+    void (*log_clear)(void) = (void (*)(void))dlsym(lib, "iob_emu_log_clear");
     assert_non_null(counts_get);
+    assert_non_null(log_clear);
 
     size_t nx = (size_t)(L.n * L.c * L.h * L.w), nw = (size_t)(L.k * (L.c / L.groups) * 9);
     size_t ny = (size_t)(L.n * L.k * L.p * L.q);
@@ -321,6 +323,7 @@ static void check_case(const char *spec, const char *cfg_text)
     const emu_access *log;
     size_t nlog = log_get(&log);
     compare_with_trace(&L, &cfg, &mach, buf, sizes, log, nlog, what);
+    log_clear();
 
     float *want = malloc(ny * 4);
     double *ref = malloc(ny * 8), *abs_sum = malloc(ny * 8);
