@@ -275,16 +275,119 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
 
 static int is_vec_width(int v) { return v == 1 || v == 2 || (v > 0 && v % 4 == 0); }
 
-int iob_wino_row_flops(const double *row, int n)
+/* The paired term rule; gpu/kernels/winograd.cu (wino_dot, wino_col_pair, wino_row_pair,
+ * wino_apply) is the same rule for the GPU, and tests/test_winograd_emu.c holds the two equal bit
+ * for bit and operation for operation. */
+static float rule_dot(const float *coef, const float *x, int n, int parity, iob_wino_ops *ops)
 {
-    int nnz = 0, mul = 0;
+    float acc = 0.0f;
+    int first = 1;
     for (int i = 0; i < n; i++) {
-        if (fabs(row[i]) <= 1e-14)
+        float c = coef[i], v = x[i];
+        if (c == 0.0f || (parity != 2 && (i & 1) != parity))
             continue;
-        nnz++;
-        mul += fabs(fabs(row[i]) - 1) > 1e-14;
+        int unit = c == 1.0f || c == -1.0f;
+        if (!unit)
+            ops->fmul++;
+        if (!first)
+            ops->fadd++;
+        float t = c == 1.0f ? v : c == -1.0f ? -v : c * v;
+        acc = first ? t : acc + t;
+        first = 0;
     }
-    return nnz ? mul + nnz - 1 : 0;
+    return acc;
+}
+
+static int rule_col_pair(const float *M, int rows, int n, int c)
+{
+    int any = 0;
+    for (int r = 0; r < rows; r++) {
+        float a = M[r * n + c], b = M[r * n + c + 1];
+        if (b != ((r & 1) ? -a : a))
+            return 0;
+        any |= a != 0.0f;
+    }
+    return any;
+}
+
+static int rule_row_pair(const float *M, int n, int r)
+{
+    int even = 0, odd = 0;
+    for (int i = 0; i < n; i++) {
+        float a = M[r * n + i], b = M[(r + 1) * n + i];
+        if (b != ((i & 1) ? -a : a))
+            return 0;
+        if (a != 0.0f) {
+            even |= !(i & 1);
+            odd |= i & 1;
+        }
+    }
+    return even && odd;
+}
+
+void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *y, int ys,
+                        iob_wino_ops *ops)
+{
+    iob_wino_ops tmp = {0, 0};
+    if (!ops)
+        ops = &tmp;
+    int pair_at[IOB_WINO_ALPHA_MAX] = {0}, any = 0;
+    for (int c = 0; c + 1 < n; c++) /* column pairs, taken left to right without overlap */
+        if (rule_col_pair(M, rows, n, c) && !(c > 0 && pair_at[c - 1])) {
+            pair_at[c] = 1;
+            any = 1;
+        }
+    if (any) {
+        float ve[IOB_WINO_ALPHA_MAX], vo[IOB_WINO_ALPHA_MAX];
+        float cz[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
+        for (int i = 0; i < rows * n; i++)
+            cz[i] = M[i];
+        for (int c = 0; c < n; c++) {
+            ve[c] = vo[c] = x[c];
+            if (!pair_at[c])
+                continue;
+            int need_s = 0, need_d = 0;
+            for (int r = 0; r < rows; r++) {
+                if (M[r * n + c] != 0.0f)
+                    *((r & 1) ? &need_d : &need_s) = 1;
+                cz[r * n + c + 1] = 0.0f;
+            }
+            if (need_s) {
+                ve[c] = x[c] + x[c + 1];
+                ops->fadd++;
+            }
+            if (need_d) {
+                vo[c] = x[c] - x[c + 1];
+                ops->fadd++;
+            }
+        }
+        for (int r = 0; r < rows; r++)
+            y[r * ys] = rule_dot(cz + r * n, (r & 1) ? vo : ve, n, 2, ops);
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        if (r + 1 < rows && rule_row_pair(M, n, r)) {
+            float e = rule_dot(M + r * n, x, n, 0, ops), o = rule_dot(M + r * n, x, n, 1, ops);
+            y[r * ys] = e + o;
+            y[(r + 1) * ys] = e - o;
+            ops->fadd += 2;
+            r++;
+        } else {
+            y[r * ys] = rule_dot(M + r * n, x, n, 2, ops);
+        }
+    }
+}
+
+iob_wino_ops iob_wino_apply_ops(const double (*mat)[IOB_WINO_ALPHA_MAX], int rows, int n)
+{
+    float M[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX], x[IOB_WINO_ALPHA_MAX] = {0};
+    float y[IOB_WINO_ALPHA_MAX];
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < n; c++)
+            M[r * n + c] = (float)mat[r][c];
+    iob_wino_ops ops = {0, 0};
+    iob_wino_apply_f32(M, rows, n, x, y, 1, &ops);
+    return ops;
 }
 
 int iob_wino_reg_cap(const iob_machine *m, int threads, int blocks)
@@ -616,8 +719,9 @@ static void output_box(const iob_layer *L, const iob_config *c, const iob_wino_g
 
 /* ---- prediction -------------------------------------------------------------------------------- */
 
-/* Sums of iob_wino_row_flops over the rows of B^T (*f_bt) and of A^T (*f_at) of F(m, 3); cached
- * per thread (the matrices come from pow() loops that would dominate a prediction). */
+/* FP32 operations of one application of B^T (*f_bt) and of A^T (*f_at) of F(m, 3) under the
+ * kernel's rule; cached per thread (the matrices come from pow() loops that would dominate a
+ * prediction). */
 static iob_status transform_flops_rows(int m, int *f_bt, int *f_at, iob_error *err)
 {
     static _Thread_local int cached[2][3]; /* [m == 4][valid, f_bt, f_at] */
@@ -627,11 +731,10 @@ static iob_status transform_flops_rows(int m, int *f_bt, int *f_at, iob_error *e
         iob_status st = iob_winograd_make(m, 3, &w, err);
         if (st)
             return st;
-        e[1] = e[2] = 0;
-        for (int i = 0; i < w.alpha; i++)
-            e[1] += iob_wino_row_flops(w.BT[i], w.alpha);
-        for (int i = 0; i < m; i++)
-            e[2] += iob_wino_row_flops(w.AT[i], w.alpha);
+        iob_wino_ops b = iob_wino_apply_ops(w.BT, w.alpha, w.alpha);
+        iob_wino_ops a = iob_wino_apply_ops(w.AT, m, w.alpha);
+        e[1] = b.fmul + b.fadd;
+        e[2] = a.fmul + a.fadd;
         e[0] = 1;
     }
     *f_bt = e[1];
@@ -715,7 +818,7 @@ static iob_status wino_predict(const iob_layer *L, const iob_config *c, const io
     double stage_issue = (double)warps * tc * c->micro_p *
                              (c->micro_k * c->micro_q + c->micro_k / g.vk + c->micro_q / g.vq) +
                          ceil(pairs / 32.0) * per_pair_in + ceil(g.uf / 4.0 / 32.0) * 2 +
-                         ceil(patch / 32.0) * 10;
+                         ceil(patch / 32.0) * 4;
     double epi_issue = a2 * tk * tt / 32.0 / g.vk + ceil(tk * tt / 32.0) * per_pair_out +
                        ceil(tk * tt * m2 / 32.0) * 8;
     double nst = (double)g.jps;
@@ -771,10 +874,9 @@ static iob_status wino_predict(const iob_layer *L, const iob_config *c, const io
  * small); tile_k 16..128 and tile_c 4..16 (down to 1 where the layer has fewer channels); 4 or 8
  * channels and tiles per thread (2 channels with tile_k 16; fewer tiles where a block has fewer
  * than 4); frequencies per thread so that 32 to 128 accumulators remain (16 for blocks of fewer
- * than 16 tiles); whole warps, 64 to 1024 threads; 2 or 3 stages; channel splits 2..8 only for
- * grids of less than one block per SM, up to two blocks per SM.
- * Tiles longer than the layer by a whole tile, and channel tiles twice the layer's, are left
- * out. */
+ * than 16 tiles); 64 to 1024 threads, the last warp at least 3/4 full; 2 or 3 stages; channel
+ * splits 2..8 only for grids of less than one block per SM, up to two blocks per SM. Tiles
+ * longer than the layer by a whole tile, and channel tiles twice the layer's, are left out. */
 static iob_status push_config(iob_config **v, size_t *n, size_t *cap, const iob_config *c,
                               iob_error *err)
 {
@@ -841,7 +943,7 @@ static iob_status wino_candidates(const iob_layer *L, const iob_machine *mach, i
                                     int acc = mp * mk * mq;
                                     int64_t thr = (int64_t)(a2 / mp) * (tk / mk) * (tt / mq);
                                     if (a2 % mp || acc < (tt < 16 ? 16 : 32) || acc > 128 ||
-                                        thr < 64 || thr > 1024 || thr % 32)
+                                        thr < 64 || thr > 1024 || (thr % 32 && thr % 32 < 24))
                                         continue;
                                     for (int stg = 2; stg <= 3; stg++)
                                         for (int sp = 1; sp <= 8; sp *= 2) {

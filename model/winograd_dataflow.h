@@ -57,8 +57,19 @@ iob_status iob_wino_geom_make(const iob_layer *layer, const iob_config *cfg, iob
  * and ptxas allocates in units of 8 per thread (measured: 288 threads -> at most 168). */
 int iob_wino_reg_cap(const iob_machine *m, int threads, int blocks);
 
-/* Per-row FLOPs of a transform matrix under the kernel's evaluation rule (wino_dot): one FMUL
- * per coefficient other than 0 and +-1, one FADD per nonzero term after the first. */
-int iob_wino_row_flops(const double *row, int n);
+/* FP32 operations of one transform application (FSUB counts as an FADD). */
+typedef struct iob_wino_ops {
+    int fmul, fadd;
+} iob_wino_ops;
+
+/* y[r * ys] = sum_i M[r * n + i] x[i] for r < rows, in FP32, by the kernel's paired term rule
+ * (docs/model.md, "Winograd: arithmetic"; gpu/kernels/winograd.cu, wino_apply): the same
+ * operations in the same order, so the same bits. n <= IOB_WINO_ALPHA_MAX. Adds the operations
+ * it performs to *ops (may be NULL). */
+void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *y, int ys,
+                        iob_wino_ops *ops);
+
+/* The operations of one application of the rows x n matrix mat (m x alpha A^T, alpha x alpha B^T). */
+iob_wino_ops iob_wino_apply_ops(const double (*mat)[IOB_WINO_ALPHA_MAX], int rows, int n);
 
 #endif

@@ -132,16 +132,55 @@ static void test_known_matrices(void **state)
         for (int j = 0; j < 6; j++)
             assert_true(w.AT[i][j] == at4[i][j]);
     assert_true(fabs(w.G[1][0] + 1.0 / 6) < 1e-16 && fabs(w.G[3][0] - 1.0 / 24) < 1e-16);
-    /* nonzeros and the kernel's per-row FLOPs (one FMUL per coefficient not 0 or +-1, one FADD
-     * per further term): B^T rows 4+5+5+5+5+4 = 28, A^T rows 4+5+5+6 = 20 */
+    /* nonzeros, and the operations of one application under the kernel's paired rule:
+     * B^T: row 0 (2 FMUL + 2 FADD), rows 1,2 as E +- O (2 + 4), rows 3,4 (2 + 4), row 5 (2 + 2);
+     * A^T: x1 +- x2, x3 +- x4 (4 FADD), then rows of 2, 1+1, 1+1, 1+2 */
     assert_int_equal(iob_winograd_nnz(w.BT, 6, 6), 22);
-    int f_bt = 0, f_at = 0;
-    for (int i = 0; i < 6; i++)
-        f_bt += iob_wino_row_flops(w.BT[i], 6);
-    for (int i = 0; i < 4; i++)
-        f_at += iob_wino_row_flops(w.AT[i], 6);
-    assert_int_equal(f_bt, 28);
-    assert_int_equal(f_at, 20);
+    iob_wino_ops b = iob_wino_apply_ops(w.BT, 6, 6), a = iob_wino_apply_ops(w.AT, 4, 6);
+    assert_int_equal(b.fmul, 8);
+    assert_int_equal(b.fadd, 12);
+    assert_int_equal(a.fmul, 3);
+    assert_int_equal(a.fadd, 10);
+    assert_int_equal(iob_winograd_make(2, 3, &w, NULL), IOB_OK);
+    b = iob_wino_apply_ops(w.BT, 4, 4);
+    a = iob_wino_apply_ops(w.AT, 2, 4);
+    assert_int_equal(b.fmul + b.fadd, 4);
+    assert_int_equal(a.fmul + a.fadd, 4);
+}
+
+/* The paired rule computes M x: against the plain product in double, on random vectors. */
+static void test_paired_rule_values(void **state)
+{
+    (void)state;
+    uint64_t seed = 99;
+    for (int m = 2; m <= 4; m += 2) {
+        iob_winograd w;
+        assert_int_equal(iob_winograd_make(m, 3, &w, NULL), IOB_OK);
+        float bt[36], at[24], x[6], y[6];
+        for (int i = 0; i < w.alpha; i++)
+            for (int j = 0; j < w.alpha; j++)
+                bt[i * w.alpha + j] = (float)w.BT[i][j];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < w.alpha; j++)
+                at[i * w.alpha + j] = (float)w.AT[i][j];
+        for (int trial = 0; trial < 100; trial++) {
+            for (int j = 0; j < w.alpha; j++)
+                x[j] = (float)rnd(&seed);
+            for (int which = 0; which < 2; which++) {
+                int rows = which ? m : w.alpha;
+                iob_wino_apply_f32(which ? at : bt, rows, w.alpha, x, y, 1, NULL);
+                for (int r = 0; r < rows; r++) {
+                    double want = 0, scale = 0;
+                    for (int j = 0; j < w.alpha; j++) {
+                        double c = which ? w.AT[r][j] : w.BT[r][j];
+                        want += c * x[j];
+                        scale += fabs(c * x[j]);
+                    }
+                    assert_true(fabs(y[r] - want) <= 4 * 6e-8 * scale);
+                }
+            }
+        }
+    }
 }
 
 static void test_bad_arguments(void **state)
@@ -159,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reproduces_correlation),
         cmocka_unit_test(test_known_matrices),
+        cmocka_unit_test(test_paired_rule_values),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

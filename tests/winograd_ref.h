@@ -7,8 +7,8 @@
  *   wino_ref_kernel32  the kernel's FP32 arithmetic in the kernel's operation order
  *                      (docs/model.md, "Winograd: arithmetic"): U = G g G^T in FP64 (products and
  *                      sums left to right, no contraction) rounded to FP32, also for the zero
- *                      padding of k and c; V = B^T d B and Y = A^T M A by the term rule of
- *                      wino_dot; M accumulated with fmaf over the padded channels chunk by chunk;
+ *                      padding of k and c; V = B^T d B and Y = A^T M A by the kernel's paired
+ *                      term rule (iob_wino_apply_f32, the library's copy of it); M accumulated with fmaf over the padded channels chunk by chunk;
  *                      split parts transformed separately and added in order. Its output equals
  *                      the kernel's bit for bit.
  * Build with -ffp-contract=off semantics (ISO C mode, as the project's CMake does).
@@ -79,24 +79,6 @@ static inline double wino_ref_err(double got, double want, double abs_sum)
     return fabs(got - want) / fmax(FLT_MIN, abs_sum);
 }
 
-/* The term rule of the kernel's wino_dot. */
-static inline float wino_ref_dot(const float *coef, const float *x, int n)
-{
-    float acc = 0.0f;
-    int first = 1;
-    for (int i = 0; i < n; i++) {
-        float c = coef[i], v = x[i];
-        if (c == 0.0f)
-            continue;
-        if (first)
-            acc = c == 1.0f ? v : c == -1.0f ? -v : c * v;
-        else
-            acc = c == 1.0f ? acc + v : c == -1.0f ? acc - v : acc + c * v;
-        first = 0;
-    }
-    return acc;
-}
-
 /* y (N,K,P,Q) from x, w as the kernel of config c computes it. Returns 0, or -1 on a config
  * iob_wino_geom_make rejects or out of memory. */
 static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, const float *x,
@@ -158,12 +140,11 @@ static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, con
                             float col[IOB_WINO_ALPHA_MAX];
                             for (int i = 0; i < al; i++)
                                 col[i] = d[i * al + j];
-                            for (int a = 0; a < al; a++)
-                                tmp[a * al + j] = wino_ref_dot(bt + a * al, col, al);
+                            iob_wino_apply_f32(bt, al, al, col, tmp + j, al, NULL);
                         }
                         for (int a = 0; a < al; a++)
-                            for (int b = 0; b < al; b++)
-                                V[ci * a2 + a * al + b] = wino_ref_dot(bt + b * al, tmp + a * al, al);
+                            iob_wino_apply_f32(bt, al, al, tmp + a * al, V + ci * a2 + a * al, 1,
+                                               NULL);
                     }
                     for (int64_t k = 0; k < g.kg; k++) {
                         float out[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX] = {0};
@@ -182,14 +163,14 @@ static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, con
                                 float col[IOB_WINO_ALPHA_MAX];
                                 for (int a = 0; a < al; a++)
                                     col[a] = M[a * al + b];
-                                for (int i = 0; i < m; i++)
-                                    tmp[i * al + b] = wino_ref_dot(at + i * al, col, al);
+                                iob_wino_apply_f32(at, m, al, col, tmp + b, al, NULL);
                             }
-                            for (int i = 0; i < m; i++)
-                                for (int jj = 0; jj < m; jj++) {
-                                    float v = wino_ref_dot(at + jj * al, tmp + i * al, al);
-                                    out[i * m + jj] = sc == 0 ? v : out[i * m + jj] + v;
-                                }
+                            for (int i = 0; i < m; i++) {
+                                float yv[IOB_WINO_ALPHA_MAX];
+                                iob_wino_apply_f32(at, m, al, tmp + i * al, yv, 1, NULL);
+                                for (int jj = 0; jj < m; jj++)
+                                    out[i * m + jj] = sc == 0 ? yv[jj] : out[i * m + jj] + yv[jj];
+                            }
                         }
                         for (int i = 0; i < m; i++)
                             for (int jj = 0; jj < m; jj++) {

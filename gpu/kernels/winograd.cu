@@ -31,7 +31,7 @@
  * they are plain accesses.
  *
  * Arithmetic (exact and countable): transforms use only __fmul_rn / __fadd_rn / __fsub_rn, which
- * the compiler never contracts into FFMA, evaluated term by term in index order (wino_dot); the
+ * the compiler never contracts into FFMA, evaluated by the paired term rule (wino_apply); the
  * EWMM uses __fmaf_rn in channel order. So the only FFMA instructions are the EWMM's, and a CPU
  * with the same operation order reproduces the output bit for bit (tests/test_winograd_emu.c
  * compiles this very file as C with tests/cuda_emu.h and runs it on threads).
@@ -149,17 +149,20 @@ IOB_STATIC_ASSERT(W_THREADS == WINO_THREADS, "thread count disagrees with the ho
 IOB_STATIC_ASSERT(W_SMEM == WINO_SMEM_FLOATS, "shared memory disagrees with the host plan");
 IOB_STATIC_ASSERT(WINO_KS % 4 == 0 && WINO_KS >= TILE_K, "M row stride");
 
-/* sum_i coef[i*cs] * x[i*xs] over the nonzero coefficients, in index order: the first term is x,
- * -x or coef*x (FMUL); each later one adds x, subtracts x, or adds FMUL(coef, x) (FMUL + FADD).
- * coef is a compile-time table, so the branches fold away after unrolling. */
-IOB_DEV float wino_dot(const float *coef, int cs, const float *x, int xs, int n)
+/* The paired term rule (docs/model.md, "Winograd: arithmetic"). coef is a compile-time table, so
+ * every branch below folds away after unrolling and only the FP operations remain.
+ *
+ * wino_dot: sum of coef[i] * x[i] over the nonzero coefficients of the given parity of i
+ * (0 even, 1 odd, 2 all), in index order: the first term is x, -x or FMUL(c, x); each later one
+ * adds x, subtracts x, or adds FMUL(c, x). */
+IOB_DEV float wino_dot(const float *coef, const float *x, int n, int parity)
 {
     float acc = 0.0f;
     int first = 1;
 #pragma unroll
     for (int i = 0; i < n; i++) {
-        const float c = coef[i * cs], v = x[i * xs];
-        if (c == 0.0f)
+        const float c = coef[i], v = x[i];
+        if (c == 0.0f || (parity != 2 && (i & 1) != parity))
             continue;
         if (first)
             acc = c == 1.0f ? v : c == -1.0f ? -v : FMUL(c, v);
@@ -168,6 +171,103 @@ IOB_DEV float wino_dot(const float *coef, int cs, const float *x, int xs, int n)
         first = 0;
     }
     return acc;
+}
+
+/* 1 when column c+1 of M (rows x n) equals (-1)^r times column c, column c not zero (the two
+ * columns of the points +a and -a in A^T) */
+IOB_DEV int wino_col_pair(const float *M, int rows, int n, int c)
+{
+    int any = 0;
+#pragma unroll
+    for (int r = 0; r < rows; r++) {
+        const float a = M[r * n + c], b = M[r * n + c + 1];
+        if (b != ((r & 1) ? -a : a))
+            return 0;
+        any |= a != 0.0f;
+    }
+    return any;
+}
+
+/* 1 when row r+1 of M equals (-1)^i times row r and row r has nonzero even and odd entries (the
+ * rows of the points +a and -a in B^T) */
+IOB_DEV int wino_row_pair(const float *M, int n, int r)
+{
+    int even = 0, odd = 0;
+#pragma unroll
+    for (int i = 0; i < n; i++) {
+        const float a = M[r * n + i], b = M[(r + 1) * n + i];
+        if (b != ((i & 1) ? -a : a))
+            return 0;
+        if (a != 0.0f) {
+            even |= !(i & 1);
+            odd |= i & 1;
+        }
+    }
+    return even && odd;
+}
+
+/* y[r * ys] = sum_i M[r][i] x[i] for r < rows (M: rows x n, n <= ALPHA). If M has mirrored column
+ * pairs, each pair (c, c+1) is first folded into x[c] + x[c+1] (for the even rows that use it)
+ * and x[c] - x[c+1] (odd rows), and every row is a wino_dot over the folded inputs; otherwise
+ * mirrored row pairs are evaluated as E + O and E - O with E, O the rows' even and odd parts, and
+ * the other rows by wino_dot. */
+IOB_DEV void wino_apply(const float *M, int rows, int n, const float *x, float *y, int ys)
+{
+    int cols_paired = 0;
+#pragma unroll
+    for (int c = 0; c + 1 < n; c++)
+        cols_paired |= wino_col_pair(M, rows, n, c);
+    if (cols_paired) {
+        float ve[ALPHA], vo[ALPHA], cz[ALPHA * ALPHA];
+#pragma unroll
+        for (int c = 0; c < n; c++) {
+            ve[c] = vo[c] = x[c];
+#pragma unroll
+            for (int r = 0; r < rows; r++)
+                cz[r * n + c] = M[r * n + c];
+        }
+        int skip = 0;
+#pragma unroll
+        for (int c = 0; c + 1 < n; c++) {
+            if (skip || !wino_col_pair(M, rows, n, c)) {
+                skip = 0;
+                continue;
+            }
+            int need_s = 0, need_d = 0;
+#pragma unroll
+            for (int r = 0; r < rows; r++)
+                if (M[r * n + c] != 0.0f) {
+                    need_d |= r & 1;
+                    need_s |= !(r & 1);
+                }
+            if (need_s)
+                ve[c] = FADD(x[c], x[c + 1]);
+            if (need_d)
+                vo[c] = FSUB(x[c], x[c + 1]);
+#pragma unroll
+            for (int r = 0; r < rows; r++)
+                cz[r * n + c + 1] = 0.0f;
+            skip = 1;
+        }
+#pragma unroll
+        for (int r = 0; r < rows; r++)
+            y[r * ys] = wino_dot(cz + r * n, (r & 1) ? vo : ve, n, 2);
+    } else {
+        int skip = 0;
+#pragma unroll
+        for (int r = 0; r < rows; r++) {
+            if (skip) {
+                skip = 0;
+            } else if (r + 1 < rows && wino_row_pair(M, n, r)) {
+                const float e = wino_dot(M + r * n, x, n, 0), o = wino_dot(M + r * n, x, n, 1);
+                y[r * ys] = FADD(e, o);
+                y[(r + 1) * ys] = FSUB(e, o);
+                skip = 1;
+            } else {
+                y[r * ys] = wino_dot(M + r * n, x, n, 2);
+            }
+        }
+    }
 }
 
 /* ---- prep: U = G g G^T ------------------------------------------------------------------------ */
@@ -249,16 +349,16 @@ IOB_DEV void wino_input_transform(const float *xs, float *vs, int tid)
 #pragma unroll
             for (int i = 0; i < ALPHA; i++)
                 col[i] = SLD(d + i * W_PW + j);
-#pragma unroll
-            for (int a = 0; a < ALPHA; a++)
-                tmp[a * ALPHA + j] = wino_dot(bt + a * ALPHA, 1, col, 1, ALPHA);
+            wino_apply(bt, ALPHA, ALPHA, col, tmp + j, ALPHA);
         }
 #pragma unroll
-        for (int a = 0; a < ALPHA; a++)
+        for (int a = 0; a < ALPHA; a++) {
+            float v[ALPHA]; /* V[a][b] = sum_j tmp[a][j] BT[b][j] */
+            wino_apply(bt, ALPHA, ALPHA, tmp + a * ALPHA, v, 1);
 #pragma unroll
             for (int b = 0; b < ALPHA; b++)
-                SST(vs + (a * ALPHA + b) * (TILE_C * W_TT) + pr,
-                    wino_dot(bt + b * ALPHA, 1, tmp + a * ALPHA, 1, ALPHA));
+                SST(vs + (a * ALPHA + b) * (TILE_C * W_TT) + pr, v[b]);
+        }
     }
 }
 
@@ -394,16 +494,17 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
 #pragma unroll
                     for (int a = 0; a < ALPHA; a++)
                         col[a] = SLD(mp + (a * ALPHA + b) * W_TT * WINO_KS);
-#pragma unroll
-                    for (int i = 0; i < WINO_M; i++)
-                        tmp[i * ALPHA + b] = wino_dot(at + i * ALPHA, 1, col, 1, ALPHA);
+                    wino_apply(at, WINO_M, ALPHA, col, tmp + b, ALPHA);
                 }
                 float *yp = ys + kl * WINO_YS + bl * WINO_M * TILE_Q + tq * WINO_M;
 #pragma unroll
-                for (int i = 0; i < WINO_M; i++)
+                for (int i = 0; i < WINO_M; i++) {
+                    float yv[WINO_M]; /* Y[i][j] = sum_b tmp[i][b] AT[j][b] */
+                    wino_apply(at, WINO_M, ALPHA, tmp + i * ALPHA, yv, 1);
 #pragma unroll
                     for (int jj = 0; jj < WINO_M; jj++)
-                        SST(yp + i * TILE_Q + jj, wino_dot(at + jj * ALPHA, 1, tmp + i * ALPHA, 1, ALPHA));
+                        SST(yp + i * TILE_Q + jj, yv[jj]);
+                }
             }
             __syncthreads();
             for (int e = tid; e < WINO_KR * WINO_BR * WINO_M * TILE_Q; e += W_THREADS) {
