@@ -1,5 +1,6 @@
 /* bench_winograd_dataflow.c - the fused Winograd dataflow over the 3x3 layers of a layer file:
- * size of the config space, time to enumerate and to predict all of it (target: under 10 ms),
+ * size of the config space, time to enumerate and to predict all of it (target: under 10 ms; the
+ * least of 5 repetitions),
  * and the best config by predicted time with its traffic beside the lower bound.
  *
  *   bench_winograd_dataflow [LAYERS_FILE [BATCH]]
@@ -46,27 +47,36 @@ int main(int argc, char **argv)
         }
         if (L.r != 3 || L.s != 3 || L.stride_h != 1 || L.stride_w != 1)
             continue;
-        double t0 = now_ms();
-        iob_config *all;
-        size_t n;
-        if (iob_dataflow_enumerate(&L, IOB_ALGO_WINOGRAD, &m, &all, &n, &err) || n == 0) {
+        /* the least of 5 repetitions: this machine's 2 cores are shared */
+        double t_enum = 1e30, t_pred = 1e30;
+        iob_config *all = NULL;
+        size_t n = 0, best = 0;
+        iob_traffic t, bt = {0};
+        for (int rep = 0; rep < 5; rep++) {
+            free(all);
+            double t0 = now_ms();
+            if (iob_dataflow_enumerate(&L, IOB_ALGO_WINOGRAD, &m, &all, &n, &err) || n == 0)
+                break;
+            double t1 = now_ms();
+            for (size_t j = 0; j < n; j++) {
+                if (iob_dataflow_predict(&L, &all[j], &m, &t, &err)) {
+                    fprintf(stderr, "bench_winograd_dataflow: %s\n", err.msg);
+                    return 1;
+                }
+                if (j == 0 || t.time_s < bt.time_s) {
+                    bt = t;
+                    best = j;
+                }
+            }
+            double t2 = now_ms();
+            t_enum = t1 - t0 < t_enum ? t1 - t0 : t_enum;
+            t_pred = t2 - t1 < t_pred ? t2 - t1 : t_pred;
+        }
+        if (n == 0) {
             printf("| %s | %lld | 0 | | | %s |\n", L.name, (long long)L.n, err.msg);
+            free(all);
             continue;
         }
-        double t1 = now_ms();
-        size_t best = 0;
-        iob_traffic t, bt = {0};
-        for (size_t j = 0; j < n; j++) {
-            if (iob_dataflow_predict(&L, &all[j], &m, &t, &err)) {
-                fprintf(stderr, "bench_winograd_dataflow: %s\n", err.msg);
-                return 1;
-            }
-            if (j == 0 || t.time_s < bt.time_s) {
-                bt = t;
-                best = j;
-            }
-        }
-        double t2 = now_ms();
         char text[256];
         iob_config_format(&all[best], text, sizeof text);
         iob_bound b;
@@ -75,7 +85,7 @@ int main(int argc, char **argv)
             bound_mb = iob_bound_bytes(&b, b.bound_gpu) / 1e6;
         double l2_mb = (double)(bt.l2_read_bytes + bt.l2_write_bytes) / 1e6;
         printf("| %s | %lld | %zu | %.2f | %.2f | %s | %.3f | %s | %.1f | %.1f | %.2f |\n", L.name,
-               (long long)L.n, n, t1 - t0, t2 - t1, text + sizeof "algo=winograd", bt.time_s * 1e3,
+               (long long)L.n, n, t_enum, t_pred, text + sizeof "algo=winograd", bt.time_s * 1e3,
                bt.time_limiter, l2_mb, bound_mb, bound_mb > 0 ? l2_mb / bound_mb : 0);
         free(all);
     }

@@ -21,9 +21,9 @@
 
 /* Allowed error in the metric |y - ref| / sum |x w| (docs/model.md, "Winograd: numerical
  * error"). bench/bench_winograd_error.c (the kernel's arithmetic, bit-exact, on the CPU) measured
- * at most 1.1e-7 for F(2x2) and 2.1e-6 for F(4x4) over C/G = 16..1024, inputs in (-1, 1) and
+ * at most 1.1e-7 for F(2x2) and 1.8e-6 for F(4x4) over C/G = 16..1024, inputs in (-1, 1) and
  * (0, 1), split 1 and 4 (FP32 direct: 2.7e-7). F(2x2) gets the project's FP32 tolerance; F(4x4)
- * ten times its largest measurement. */
+ * about ten times its largest measurement. */
 #define WINO_TOL_F2 1e-4
 #define WINO_TOL_F4 2e-5
 

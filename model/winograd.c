@@ -640,6 +640,45 @@ static void next_planes(const wino_box *b, int64_t plane8, uint64_t cnt[8])
             cnt[(y + z) % 8 * plane8 % 8] += cnt_o[y] * cnt_ci[z];
 }
 
+/* The blocks of one axis that differ for counting: a block's clipped range [lo, hi) matters only
+ * through lo mod 8 and hi - lo, so the interior blocks (not clipped) are merged by lo mod 8 into
+ * at most 8 weighted representatives; the clipped ones at both ends stay single. */
+typedef struct axis_rep {
+    int64_t lo, hi, weight;
+} axis_rep;
+
+#define AXIS_REPS_MAX 24
+
+static int axis_reps(int64_t nb, int64_t step, int64_t off, int64_t len, int64_t ext,
+                     axis_rep *out)
+{
+    /* interior: off + j*step >= 0 and off + j*step + len <= ext */
+    int64_t j0 = off >= 0 ? 0 : iob_ceil_div(-off, step);
+    int64_t j1 = ext - len - off >= 0 ? iob_floor_div(ext - len - off, step) + 1 : 0;
+    j0 = iob_min64(j0, nb);
+    j1 = iob_max64(j0, iob_min64(j1, nb));
+    if (j0 + (nb - j1) > AXIS_REPS_MAX - 8) { /* many clipped blocks: tiny planes; all singly */
+        j0 = nb;
+        j1 = nb;
+    }
+    int n = 0;
+    for (int64_t j = 0; j < nb && n < AXIS_REPS_MAX; j++) {
+        if (j == j0 && j1 > j0) { /* interior blocks by j mod 8 (lo mod 8 follows from it) */
+            for (int64_t t = j0; t < j0 + 8 && t < j1; t++) {
+                int64_t lo = off + t * step;
+                out[n++] = (axis_rep){lo, lo + len, (j1 - t + 7) / 8};
+            }
+            j = j1 - 1;
+            continue;
+        }
+        int64_t lo, hi;
+        clip(j, step, off, len, ext, &lo, &hi);
+        if (hi > lo)
+            out[n++] = (axis_rep){lo, hi, 1};
+    }
+    return n;
+}
+
 static uint64_t box_sectors(const wino_box *b)
 {
     const int64_t w8 = b->wp % 8, plane8 = (b->hp % 8) * w8 % 8;
@@ -651,27 +690,32 @@ static uint64_t box_sectors(const wino_box *b)
         cnt_l[r * plane8 % 8] += (uint64_t)count_res(nplanes, r);
     /* columns: sectors of a segment by its row's start residue z; the boundary sector shared
      * with the same plane's next row */
+    axis_rep cr[AXIS_REPS_MAX], rr[AXIS_REPS_MAX];
+    int ncr = axis_reps(b->ncb, b->c_step, b->c_off, b->c_len, b->wp, cr);
+    int nrr = axis_reps(b->nrb, b->r_step, b->r_off, b->r_len, b->hp, rr);
     uint64_t len_q[8] = {0}, sh_a[8] = {0};
-    int64_t maxw = 0, lo, hi;
-    for (int64_t j = 0; j < b->ncb; j++) {
-        clip(j, b->c_step, b->c_off, b->c_len, b->wp, &lo, &hi);
-        if (hi <= lo)
-            continue;
+    int64_t maxw = 0;
+    for (int j = 0; j < ncr; j++) {
+        int64_t lo = cr[j].lo, hi = cr[j].hi;
+        uint64_t wt = (uint64_t)cr[j].weight;
         maxw = iob_max64(maxw, hi - lo);
         for (int z = 0; z < 8; z++) {
-            len_q[z] += (uint64_t)(((z + hi - 1) >> 3) - ((z + lo) >> 3) + 1);
-            sh_a[z] += ((z + hi - 1) >> 3) == ((z + b->wp + lo) >> 3);
+            len_q[z] += wt * (uint64_t)(((z + hi - 1) >> 3) - ((z + lo) >> 3) + 1);
+            sh_a[z] += wt * (((z + hi - 1) >> 3) == ((z + b->wp + lo) >> 3));
         }
     }
     if (maxw == 0)
         return 0;
     uint64_t rows[8] = {0}, pairs[8] = {0}, shared_b = 0;
-    for (int64_t i = 0; i < b->nrb; i++) {
-        clip(i, b->r_step, b->r_off, b->r_len, b->hp, &lo, &hi);
-        if (hi <= lo)
-            continue;
-        add_res(rows, lo, hi - lo, w8);
-        add_res(pairs, lo, hi - 1 - lo, w8);
+    for (int i = 0; i < nrr; i++) {
+        int64_t lo = rr[i].lo, hi = rr[i].hi;
+        uint64_t wt = (uint64_t)rr[i].weight, one[8] = {0}, two[8] = {0};
+        add_res(one, lo, hi - lo, w8);
+        add_res(two, lo, hi - 1 - lo, w8);
+        for (int r = 0; r < 8; r++) {
+            rows[r] += wt * one[r];
+            pairs[r] += wt * two[r];
+        }
         /* last row of a plane -> first row of the next plane of the chunk */
         int64_t dist = (b->hp - (hi - 1) + lo) * b->wp; /* between the two rows' starts */
         if (dist - maxw + 1 >= 8)
@@ -684,12 +728,12 @@ static uint64_t box_sectors(const wino_box *b)
         for (int x = 0; x < 8; x++) {
             if (!cnt_next[x])
                 continue;
-            int64_t z = (x + y) % 8, n = 0, clo, chi;
-            for (int64_t j = 0; j < b->ncb; j++) {
-                clip(j, b->c_step, b->c_off, b->c_len, b->wp, &clo, &chi);
-                n += chi > clo && ((z + chi - 1) >> 3) == ((z + dist + clo) >> 3);
-            }
-            shared_b += cnt_next[x] * (uint64_t)n;
+            int64_t z = (x + y) % 8;
+            uint64_t n = 0;
+            for (int j = 0; j < ncr; j++)
+                n += (uint64_t)cr[j].weight *
+                     (((z + cr[j].hi - 1) >> 3) == ((z + dist + cr[j].lo) >> 3));
+            shared_b += wt * cnt_next[x] * n;
         }
     }
     uint64_t total = 0, shared = shared_b;

@@ -267,12 +267,8 @@ static void *iob_emu_worker(void *p)
     iob_emu_q = NULL;
     iob_emu_qn = iob_emu_qcap = 0;
     pthread_mutex_lock(&iob_emu_countmu);
-    iob_emu_total.lds_bytes += iob_emu_c.lds_bytes;
-    iob_emu_total.sts_bytes += iob_emu_c.sts_bytes;
-    iob_emu_total.cp_async_bytes += iob_emu_c.cp_async_bytes;
-    iob_emu_total.ffma += iob_emu_c.ffma;
-    iob_emu_total.fmul += iob_emu_c.fmul;
-    iob_emu_total.fadd += iob_emu_c.fadd;
+    for (size_t f = 0; f < sizeof iob_emu_c / sizeof(uint64_t); f++)
+        ((uint64_t *)&iob_emu_total)[f] += ((const uint64_t *)&iob_emu_c)[f];
     pthread_mutex_unlock(&iob_emu_countmu);
     memset(&iob_emu_c, 0, sizeof iob_emu_c);
     return NULL;

@@ -303,12 +303,8 @@ static void check_case(const char *spec, const char *cfg_text)
         log_start(i);
         run_launch(lib, run, &plan.launch[i], buf);
         counts_get(&one);
-        sum.lds_bytes += one.lds_bytes;
-        sum.sts_bytes += one.sts_bytes;
-        sum.cp_async_bytes += one.cp_async_bytes;
-        sum.ffma += one.ffma;
-        sum.fmul += one.fmul;
-        sum.fadd += one.fadd;
+        for (size_t f = 0; f < sizeof sum / sizeof(uint64_t); f++)
+            ((uint64_t *)&sum)[f] += ((const uint64_t *)&one)[f];
     }
     log_start(-1);
     char what[512];

@@ -86,7 +86,7 @@ static void test_plan_f4(void **state)
         if (!has_define(f, want[i]))
             fail_msg("%s missing from %s", want[i], f->defines);
     assert_false(has_define(f, "-DWBT36=0")); /* 36 entries only */
-    assert_true(p.tolerance > 0 && p.tolerance <= 1e-3);
+    assert_true(p.tolerance == 2e-5);
     /* the source is embedded in the library */
     const iob_kernel_file *k = iob_kernel_file_find("winograd.cu");
     assert_non_null(k);

@@ -138,6 +138,25 @@ IOB_DEV void cp_async16(float *dst, const float *src)
     WG12, WG13, WG14, WG15, WG16, WG17}
 #endif
 
+/* shared loads and stores of VK or VQ floats: one 128-bit, 64-bit or 32-bit access */
+#if W_VK == 4
+#define LDS_VK LDS4
+#define STS_VK STS4
+#elif W_VK == 2
+#define LDS_VK LDS2
+#define STS_VK STS2
+#else
+#define LDS_VK(dst, p) ((dst)[0] = SLD(p))
+#define STS_VK(p, src) SST(p, (src)[0])
+#endif
+#if W_VQ == 4
+#define LDS_VQ LDS4
+#elif W_VQ == 2
+#define LDS_VQ LDS2
+#else
+#define LDS_VQ(dst, p) ((dst)[0] = SLD(p))
+#endif
+
 IOB_STATIC_ASSERT(LAYER_R == 3 && LAYER_S == 3, "the fused Winograd kernel is for 3x3 filters");
 IOB_STATIC_ASSERT(WINO_M == 2 || WINO_M == 4, "WINO_M must be 2 or 4");
 IOB_STATIC_ASSERT(TILE_P % WINO_M == 0 && TILE_Q % WINO_M == 0, "tiles are multiples of m");
@@ -419,27 +438,11 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                 const int row = (fg * MICRO_P + f) * TILE_C + c;
                 float u[MICRO_K], v[MICRO_Q];
 #pragma unroll
-                for (int h = 0; h < MICRO_K / W_VK; h++) {
-                    const float *p = us + row * TILE_K + h * W_VK * W_NTK;
-#if W_VK == 4
-                    LDS4(u + 4 * h, p);
-#elif W_VK == 2
-                    LDS2(u + 2 * h, p);
-#else
-                    u[h] = SLD(p);
-#endif
-                }
+                for (int h = 0; h < MICRO_K / W_VK; h++)
+                    LDS_VK(u + h * W_VK, us + row * TILE_K + h * W_VK * W_NTK);
 #pragma unroll
-                for (int h = 0; h < MICRO_Q / W_VQ; h++) {
-                    const float *p = vt + row * W_TT + h * W_VQ * W_NTT;
-#if W_VQ == 4
-                    LDS4(v + 4 * h, p);
-#elif W_VQ == 2
-                    LDS2(v + 2 * h, p);
-#else
-                    v[h] = SLD(p);
-#endif
-                }
+                for (int h = 0; h < MICRO_Q / W_VQ; h++)
+                    LDS_VQ(v + h * W_VQ, vt + row * W_TT + h * W_VQ * W_NTT);
 #pragma unroll
                 for (int a = 0; a < MICRO_K; a++)
 #pragma unroll
@@ -464,13 +467,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
 #pragma unroll
                 for (int i = 0; i < W_VK; i++)
                     s4[i] = acc[f][h * W_VK + i][b];
-#if W_VK == 4
-                STS4(mrow + h * W_VK * W_NTK, s4);
-#elif W_VK == 2
-                STS2(mrow + h * W_VK * W_NTK, s4);
-#else
-                SST(mrow + h * W_NTK, s4[0]);
-#endif
+                STS_VK(mrow + h * W_VK * W_NTK, s4);
             }
         }
     __syncthreads();
