@@ -289,6 +289,31 @@ IOB_DEV void wino_apply(const float *M, int rows, int n, const float *x, float *
     }
 }
 
+/* dst = M src M^T for a square src (n x n, element [i][j] at src[i * sr + j * sc] in shared memory)
+ * and M (rows x n): pass 1 column by column, tmp[.][j] = M src[.][j]; pass 2 row by row,
+ * dst[a][.] = M tmp[a][.], stored to dst[a * dr + b * dc]. */
+IOB_DEV void wino_2d(const float *M, int rows, int n, const float *src, int sr, int sc, float *dst,
+                     int dr, int dc)
+{
+    float tmp[ALPHA * ALPHA];
+#pragma unroll
+    for (int j = 0; j < n; j++) {
+        float col[ALPHA];
+#pragma unroll
+        for (int i = 0; i < n; i++)
+            col[i] = SLD(src + i * sr + j * sc);
+        wino_apply(M, rows, n, col, tmp + j, n);
+    }
+#pragma unroll
+    for (int a = 0; a < rows; a++) {
+        float v[ALPHA];
+        wino_apply(M, rows, n, tmp + a * n, v, 1);
+#pragma unroll
+        for (int b = 0; b < rows; b++)
+            SST(dst + a * dr + b * dc, v[b]);
+    }
+}
+
 /* ---- prep: U = G g G^T ------------------------------------------------------------------------ */
 /* One thread per (g, kb, chunk, c, k) of the pre-tiled workspace; 256 threads per block. */
 IOB_KERNEL void iob_winograd_filter(const float *IOB_RESTRICT w, float *IOB_RESTRICT U)
@@ -361,23 +386,7 @@ IOB_DEV void wino_input_transform(const float *xs, float *vs, int tid)
     for (int pr = tid; pr < TILE_C * W_TT; pr += W_THREADS) {
         const int c = pr / W_TT, t = pr % W_TT;
         const float *d = xs + c * (W_PH * W_PW) + (t / W_TQ) * WINO_M * W_PW + (t % W_TQ) * WINO_M;
-        float tmp[A2]; /* tmp[a][j] = sum_i BT[a][i] d[i][j] */
-#pragma unroll
-        for (int j = 0; j < ALPHA; j++) {
-            float col[ALPHA];
-#pragma unroll
-            for (int i = 0; i < ALPHA; i++)
-                col[i] = SLD(d + i * W_PW + j);
-            wino_apply(bt, ALPHA, ALPHA, col, tmp + j, ALPHA);
-        }
-#pragma unroll
-        for (int a = 0; a < ALPHA; a++) {
-            float v[ALPHA]; /* V[a][b] = sum_j tmp[a][j] BT[b][j] */
-            wino_apply(bt, ALPHA, ALPHA, tmp + a * ALPHA, v, 1);
-#pragma unroll
-            for (int b = 0; b < ALPHA; b++)
-                SST(vs + (a * ALPHA + b) * (TILE_C * W_TT) + pr, v[b]);
-        }
+        wino_2d(bt, ALPHA, ALPHA, d, W_PW, 1, vs + pr, ALPHA * TILE_C * W_TT, TILE_C * W_TT);
     }
 }
 
@@ -484,24 +493,9 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                 if (kr0 + kl >= TILE_K || br0 + bl >= W_TP)
                     continue;
                 const float *mp = smem + ((br0 + bl) * W_TQ + tq) * WINO_KS + kr0 + kl;
-                float tmp[WINO_M * ALPHA]; /* tmp[i][b] = sum_a AT[i][a] M[a][b] */
-#pragma unroll
-                for (int b = 0; b < ALPHA; b++) {
-                    float col[ALPHA];
-#pragma unroll
-                    for (int a = 0; a < ALPHA; a++)
-                        col[a] = SLD(mp + (a * ALPHA + b) * W_TT * WINO_KS);
-                    wino_apply(at, WINO_M, ALPHA, col, tmp + b, ALPHA);
-                }
                 float *yp = ys + kl * WINO_YS + bl * WINO_M * TILE_Q + tq * WINO_M;
-#pragma unroll
-                for (int i = 0; i < WINO_M; i++) {
-                    float yv[WINO_M]; /* Y[i][j] = sum_b tmp[i][b] AT[j][b] */
-                    wino_apply(at, WINO_M, ALPHA, tmp + i * ALPHA, yv, 1);
-#pragma unroll
-                    for (int jj = 0; jj < WINO_M; jj++)
-                        SST(yp + i * TILE_Q + jj, yv[jj]);
-                }
+                /* M[a][b] = Ms[((a * ALPHA + b) * TT + t) * KS + k] */
+                wino_2d(at, WINO_M, ALPHA, mp, ALPHA * W_TT * WINO_KS, W_TT * WINO_KS, yp, TILE_Q, 1);
             }
             __syncthreads();
             for (int e = tid; e < WINO_KR * WINO_BR * WINO_M * TILE_Q; e += W_THREADS) {
