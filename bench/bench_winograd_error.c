@@ -7,8 +7,8 @@
  * Metric (docs/model.md, "Winograd: numerical error"): err = |y - ref| / max(FLT_MIN, sum |x w|)
  * over every output; reported as the maximum and the mean, for F(2x2) and F(4x4), C/G from 16 to
  * 1024, with and without a 4-way channel split, inputs uniform in (-1, 1) and in (0, 1) (after a
- * ReLU), filters uniform in (-1, 1) (the split is 2 where C/G = 16 gives only 2 chunks). A plain FP32 direct convolution (taps summed in channel
- * order) is measured beside them for scale. Results: docs/results/winograd-error.md.
+ * ReLU), filters uniform in (-1, 1) (the split is 2 where C/G = 16 gives only 2 chunks). A plain
+ * FP32 direct convolution (taps summed in channel order) is measured beside them for scale. Results: docs/results/winograd-error.md.
  */
 #include <float.h>
 #include <math.h>

@@ -134,7 +134,9 @@ int main(int argc, char **argv)
         }
         qsort(r, n, sizeof *r, by_time);
         for (int j = 0; j < top + sample; j++) {
-            size_t idx = j < top ? r[j].i : (size_t)(j - top) * n / (size_t)sample + n / (2 * (size_t)sample);
+            /* the top configs, then `sample` spread evenly over the space */
+            size_t idx = j < top ? r[j].i
+                                 : (size_t)(j - top) * n / (size_t)sample + n / (2 * (size_t)sample);
             if (idx >= n)
                 continue;
             iob_plan plan;

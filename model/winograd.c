@@ -761,7 +761,7 @@ static void output_box(const iob_layer *L, const iob_config *c, const iob_wino_g
                     g->nbq, c->tile_q, 0, c->tile_q};
 }
 
-/* ---- prediction -------------------------------------------------------------------------------- */
+/* ---- prediction ---------------------------------------------------------------------------- */
 
 /* FP32 operations of one application of B^T (*f_bt) and of A^T (*f_at) of F(m, 3) under the
  * kernel's rule; cached per thread (the matrices come from pow() loops that would dominate a

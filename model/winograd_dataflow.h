@@ -69,7 +69,8 @@ typedef struct iob_wino_ops {
 void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *y, int ys,
                         iob_wino_ops *ops);
 
-/* The operations of one application of the rows x n matrix mat (m x alpha A^T, alpha x alpha B^T). */
+/* The operations of one application of the rows x n matrix mat (A^T: m x alpha, B^T: alpha x
+ * alpha). */
 iob_wino_ops iob_wino_apply_ops(const double (*mat)[IOB_WINO_ALPHA_MAX], int rows, int n);
 
 #endif

@@ -119,7 +119,8 @@ static iob_status fused_block(const void *state, int64_t b, iob_trace_sink *sink
         int64_t jc = ch0 + j;
         scope_begin(&s);
         /* the U slice of (grp, kb, jc): 16-byte copies in order, i.e. its elements in order */
-        uint64_t ubase = S->lay.work[0] + 4 * (uint64_t)(((grp * g->kb + kb) * g->nch + jc) * g->uf);
+        uint64_t ubase =
+            S->lay.work[0] + 4 * (uint64_t)(((grp * g->kb + kb) * g->nch + jc) * g->uf);
         for (int64_t e = 0; e < g->uf; e++)
             touch(&s, ubase + 4 * (uint64_t)e, 0, stage);
         /* the patch: rounds of `threads` positions, each round channel by channel; only real

@@ -87,7 +87,7 @@ IOB_KERNEL void iob_emu_counts_get(iob_emu_counts *out) { *out = iob_emu_total; 
         (p)[0] = (s)[0]; (p)[1] = (s)[1];                                                         \
     } while (0)
 
-/* ---- the access log ---------------------------------------------------------------------------- */
+/* ---- the access log ------------------------------------------------------------------------ */
 typedef struct iob_emu_access {
     int launch;        /* the id given to iob_emu_log_start */
     uint64_t block;    /* x + gx * (y + gy * z) */
@@ -226,7 +226,7 @@ static inline void iob_emu_wait(unsigned n)
 }
 #define CP_ASYNC_WAIT(n) iob_emu_wait(n)
 
-/* ---- the launcher ------------------------------------------------------------------------------ */
+/* ---- the launcher -------------------------------------------------------------------------- */
 typedef void (*iob_emu_body)(void *ctx);
 
 typedef struct iob_emu_launch {

@@ -249,7 +249,8 @@ static void test_infeasible_rejected(void **state)
     expect_reject(L, "algo=winograd,wino_m=4,tile_k=32,tile_p=16,tile_q=16,tile_c=8,micro_k=4,"
                      "micro_p=5,micro_q=4,stages=2,split_c=1", IOB_EINFEASIBLE, "alpha^2=36");
     expect_reject(L, "algo=winograd,wino_m=4,tile_k=32,tile_p=16,tile_q=16,tile_c=8,micro_k=4,"
-                     "micro_p=4,micro_q=3,stages=2,split_c=1", IOB_EINFEASIBLE, "16 Winograd tiles");
+                     "micro_p=4,micro_q=3,stages=2,split_c=1", IOB_EINFEASIBLE,
+                  "16 Winograd tiles");
     expect_reject(L, "algo=winograd,wino_m=4,tile_k=36,tile_p=16,tile_q=16,tile_c=8,micro_k=3,"
                      "micro_p=4,micro_q=4,stages=2,split_c=1", IOB_EINFEASIBLE, "1, 2 or");
     expect_reject(L, "algo=winograd,wino_m=4,tile_k=32,tile_p=16,tile_q=16,tile_c=8,micro_k=4,"

@@ -59,8 +59,10 @@ static double max_err(int m, int r)
             worst = fmax(worst, fabs(y - ref) / scale);
         }
         /* 2D: Y = A^T [(G g G^T) .* (B^T d B)] A */
-        double U[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}}, V[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}};
-        double t1[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}}, t2[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}};
+        double U[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}};
+        double V[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}};
+        double t1[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}};
+        double t2[IOB_WINO_ALPHA_MAX][IOB_WINO_ALPHA_MAX] = {{0}};
         for (int i = 0; i < a; i++)
             for (int j = 0; j < r; j++)
                 for (int k = 0; k < r; k++)

@@ -8,9 +8,10 @@
  *                      (docs/model.md, "Winograd: arithmetic"): U = G g G^T in FP64 (products and
  *                      sums left to right, no contraction) rounded to FP32, also for the zero
  *                      padding of k and c; V = B^T d B and Y = A^T M A by the kernel's paired
- *                      term rule (iob_wino_apply_f32, the library's copy of it); M accumulated with fmaf over the padded channels chunk by chunk;
- *                      split parts transformed separately and added in order. Its output equals
- *                      the kernel's bit for bit.
+ *                      term rule (iob_wino_apply_f32, the library's copy of it); M
+ *                      accumulated with fmaf over the padded channels chunk by chunk; split
+ *                      parts transformed separately and added in order. Its output equals the
+ *                      kernel's bit for bit.
  * Build with -ffp-contract=off semantics (ISO C mode, as the project's CMake does).
  */
 #ifndef IOB_TESTS_WINOGRAD_REF_H

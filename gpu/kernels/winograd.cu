@@ -22,13 +22,14 @@
  * per thread), MICRO_P (frequencies per thread), STAGES (>= 2), SPLIT_C; the transform matrices
  * from iob_winograd_make(), one macro per entry, row-major: WBT0.. (B^T, alpha x alpha, exact
  * in FP32), WAT0.. (A^T, m x alpha) for the fused kernel, WG0.. (G, alpha x 3, printed with 17
- * digits, used in FP64) for the filter kernel; the derived epilogue geometry WINO_KS, WINO_KR, WINO_BR,
- * WINO_YS, the model's resident blocks per SM WINO_MIN_BLOCKS (for __launch_bounds__), and the
- * checks WINO_THREADS, WINO_SMEM_FLOATS (both re-derived here and asserted).
+ * digits, used in FP64) for the filter kernel; the derived epilogue geometry WINO_KS, WINO_KR,
+ * WINO_BR, WINO_YS, the model's resident blocks per SM WINO_MIN_BLOCKS (for __launch_bounds__),
+ * and the checks WINO_THREADS, WINO_SMEM_FLOATS (both re-derived here and asserted).
  *
- * Every shared-memory access goes through SLD, SST, LDS4/2 or STS4/2 and every global load or store that
- * is not a cp.async through LDG/STG, so that the CPU emulation can log and count them; on the GPU
- * they are plain accesses.
+ * Every shared-memory access goes through SLD, SST, LDS4/2 or STS4/2 and every global load or
+ * store that is not a cp.async through LDG/STG, so that the CPU emulation can log and count them;
+ * on the GPU they are plain accesses. Do not compile with --use_fast_math (FTZ would change the
+ * bits of denormal results; the tests assume IEEE FP32).
  *
  * Arithmetic (exact and countable): transforms use only __fmul_rn / __fadd_rn / __fsub_rn, which
  * the compiler never contracts into FFMA, evaluated by the paired term rule (wino_apply); the
@@ -314,7 +315,7 @@ IOB_DEV void wino_2d(const float *M, int rows, int n, const float *src, int sr, 
     }
 }
 
-/* ---- prep: U = G g G^T ------------------------------------------------------------------------ */
+/* ---- prep: U = G g G^T --------------------------------------------------------------------- */
 /* One thread per (g, kb, chunk, c, k) of the pre-tiled workspace; 256 threads per block. */
 IOB_KERNEL void iob_winograd_filter(const float *IOB_RESTRICT w, float *IOB_RESTRICT U)
 {
@@ -482,7 +483,8 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
     __syncthreads();
 
     /* output transform in rounds of WINO_KR channels x WINO_BR tile-row bands; Y staged in
-     * Ys[kl * YS + row * TILE_Q + col], then stored row by row (consecutive threads, consecutive q) */
+     * Ys[kl * YS + row * TILE_Q + col], then stored row by row (consecutive threads, consecutive
+     * columns) */
     const float at[WINO_M * ALPHA] = WINO_AT_LIST;
     float *ys = smem + W_OFF_Y;
     float *dst = y + (SPLIT_C > 1 ? (long long)sc * W_EPAD : 0);
@@ -495,7 +497,8 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                 const float *mp = smem + ((br0 + bl) * W_TQ + tq) * WINO_KS + kr0 + kl;
                 float *yp = ys + kl * WINO_YS + bl * WINO_M * TILE_Q + tq * WINO_M;
                 /* M[a][b] = Ms[((a * ALPHA + b) * TT + t) * KS + k] */
-                wino_2d(at, WINO_M, ALPHA, mp, ALPHA * W_TT * WINO_KS, W_TT * WINO_KS, yp, TILE_Q, 1);
+                wino_2d(at, WINO_M, ALPHA, mp, ALPHA * W_TT * WINO_KS, W_TT * WINO_KS, yp, TILE_Q,
+                        1);
             }
             __syncthreads();
             for (int e = tid; e < WINO_KR * WINO_BR * WINO_M * TILE_Q; e += W_THREADS) {
