@@ -24,30 +24,6 @@ static const char help[] =
     "\n"
     "With no layer option the default network is resnet50 at batch 1.\n";
 
-typedef struct algo_set {
-    int on[IOB_ALGO_COUNT];
-} algo_set;
-
-static int parse_algos(const char *prog, const char *arg, algo_set *set)
-{
-    memset(set, 0, sizeof *set);
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", arg);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (!strcmp(tok, "all")) {
-            for (int i = 0; i < IOB_ALGO_COUNT; i++)
-                set->on[i] = 1;
-            continue;
-        }
-        iob_algo a;
-        iob_error err;
-        if (iob_algo_parse(tok, &a, &err))
-            return iob_cli_usage_error(prog, "--algo: %s", err.msg);
-        set->on[a] = 1;
-    }
-    return 0;
-}
-
 static cJSON *num_or_null(double v, int ok)
 {
     return ok ? cJSON_CreateNumber(v) : cJSON_CreateNull();
@@ -144,7 +120,7 @@ int iob_cmd_bound(int argc, char **argv)
 {
     iob_cli cli;
     iob_cli_init(&cli, "iobound bound");
-    algo_set algos;
+    iob_algo_set algos;
     for (int i = 0; i < IOB_ALGO_COUNT; i++)
         algos.on[i] = 1;
     enum { OPT_ALGO = IOB_OPT_COMMON_END };
@@ -160,7 +136,7 @@ int iob_cmd_bound(int argc, char **argv)
             return 0;
         }
         if (opt == OPT_ALGO) {
-            if ((rc = parse_algos(cli.prog, optarg, &algos))) {
+            if ((rc = iob_cli_parse_algos(cli.prog, optarg, &algos))) {
                 iob_cli_free(&cli);
                 return rc;
             }

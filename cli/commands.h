@@ -13,5 +13,12 @@ typedef struct iob_command {
 int iob_cmd_bound(int argc, char **argv);
 int iob_cmd_nets(int argc, char **argv);
 int iob_cmd_machines(int argc, char **argv);
+int iob_cmd_run(int argc, char **argv);
+int iob_cmd_measure(int argc, char **argv);
+int iob_cmd_compare(int argc, char **argv);
+int iob_cmd_kernels(int argc, char **argv);
+int iob_cmd_tune(int argc, char **argv);
+int iob_cmd_validate(int argc, char **argv);
+int iob_cmd_plot(int argc, char **argv);
 
 #endif

@@ -195,6 +195,26 @@ void iob_cli_free(iob_cli *cli)
     cli->out = NULL;
 }
 
+int iob_cli_parse_algos(const char *prog, const char *arg, iob_algo_set *set)
+{
+    memset(set, 0, sizeof *set);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (!strcmp(tok, "all")) {
+            for (int i = 0; i < IOB_ALGO_COUNT; i++)
+                set->on[i] = 1;
+            continue;
+        }
+        iob_algo a;
+        iob_error err;
+        if (iob_algo_parse(tok, &a, &err))
+            return iob_cli_usage_error(prog, "--algo: %s", err.msg);
+        set->on[a] = 1;
+    }
+    return 0;
+}
+
 cJSON *iob_cli_machine_json(const iob_machine *m)
 {
     cJSON *o = cJSON_CreateObject();

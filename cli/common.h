@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "iobound/bound.h"
 #include "iobound/layer.h"
 #include "iobound/machine.h"
 
@@ -88,6 +89,14 @@ int iob_cli_usage_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* A set of algorithms chosen with --algo. */
+typedef struct iob_algo_set {
+    int on[IOB_ALGO_COUNT];
+} iob_algo_set;
+/* Parses "direct,winograd" or "all" into set (cleared first). Returns 0, or prints a usage
+ * error naming the bad name and returns 2. */
+int iob_cli_parse_algos(const char *prog, const char *arg, iob_algo_set *set);
 
 /* JSON helpers: the machine object of every JSON output; the layer object's shape fields. */
 cJSON *iob_cli_machine_json(const iob_machine *m);

@@ -10,6 +10,13 @@ static const iob_command commands[] = {
     {"bound", iob_cmd_bound, "I/O lower bounds of every algorithm for layers (the default)"},
     {"nets", iob_cmd_nets, "list the built-in networks"},
     {"machines", iob_cmd_machines, "list the machine presets"},
+    {"run", iob_cmd_run, "checked, timed runs on the GPU, beside cuDNN and the roofline floor"},
+    {"measure", iob_cmd_measure, "hardware counters of a run against the bound and the model"},
+    {"compare", iob_cmd_compare, "an Nsight Compute CSV of any kernel against the bound"},
+    {"kernels", iob_cmd_kernels, "the embedded CUDA kernels; --check compiles them (NVRTC)"},
+    {"tune", iob_cmd_tune, "bound-guided auto-tuning on the GPU; the tuning database"},
+    {"validate", iob_cmd_validate, "bound, model, simulation and GPU counters side by side"},
+    {"plot", iob_cmd_plot, "figures of a validation file (PNG and SVG, gnuplot)"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -46,7 +46,7 @@ iob_status iob_plan_defines(const iob_layer *L, const iob_config *cfg, char *buf
     for (size_t i = 0; i < sizeof layer_macros / sizeof layer_macros[0]; i++)
         if ((st = iob_launch_define(&tmp, layer_macros[i].name, layer_macros[i].v, err)))
             return st;
-    for (int i = 0; i < iob_config_field_count(); i++) {
+    for (int i = 0; cfg && i < iob_config_field_count(); i++) {
         const iob_config_field *f = iob_config_field_at(i);
         char name[64];
         size_t k;
@@ -60,6 +60,14 @@ iob_status iob_plan_defines(const iob_layer *L, const iob_config *cfg, char *buf
         return iob_error_set(err, IOB_ERANGE, "kernel macros do not fit in %zu bytes", size);
     strcpy(buf, tmp.defines);
     return IOB_OK;
+}
+
+int iob_plan_has_builder(iob_algo algo)
+{
+    for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++)
+        if (builders[i] && builders[i]->algo == algo)
+            return 1;
+    return 0;
 }
 
 iob_status iob_plan_build(const iob_layer *L, const iob_config *cfg, const iob_machine *m,

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "iobound/layer.h"
+#include "model/csv.h"
 
 /* Files larger than this are refused rather than read into memory: the largest layer set we
  * know (convbench-2000.csv) is 180 KB. */
@@ -70,7 +71,7 @@ static void trim(char *s)
 
 /* Splits one CSV record (RFC 4180 quoting) in place; returns the number of fields or -1 on an
  * unterminated quote. */
-static int csv_split(char *line, char **fields, int max_fields)
+int iob_csv_split(char *line, char **fields, int max_fields)
 {
     int n = 0;
     char *p = line;
@@ -194,7 +195,7 @@ static iob_status read_csv(char *text, const char *label, iob_layer_list *list, 
                 return iob_error_set(err, IOB_EINVAL, "%s:%zu: header line too long", label,
                                      line_no);
             memcpy(header_buf, line, len + 1);
-            ncols = csv_split(header_buf, fields, CSV_MAX_FIELDS);
+            ncols = iob_csv_split(header_buf, fields, CSV_MAX_FIELDS);
             if (ncols < 0)
                 return iob_error_set(err, IOB_EINVAL, "%s:%zu: unterminated quote in header",
                                      label, line_no);
@@ -229,7 +230,7 @@ static iob_status read_csv(char *text, const char *label, iob_layer_list *list, 
             }
             continue;
         }
-        int nf = csv_split(line, fields, CSV_MAX_FIELDS);
+        int nf = iob_csv_split(line, fields, CSV_MAX_FIELDS);
         if (nf < 0)
             return iob_error_set(err, IOB_EINVAL, "%s:%zu: unterminated quote", label, line_no);
         if (nf != ncols)
@@ -395,3 +396,4 @@ iob_status iob_layers_read_file(const char *path, iob_layer_list *list, iob_erro
     fclose(fp);
     return st;
 }
+

@@ -36,7 +36,7 @@ contains() { # contains NAME FILE SUBSTRING
 check default 0 "$bin" && contains default "$tmp/out" "layer4.2.conv3" && contains default "$tmp/out" "h100-sxm"
 check version 0 "$bin" --version && contains version "$tmp/out" "iobound "
 check help 0 "$bin" --help && contains help "$tmp/out" "Commands:"
-for c in bound nets machines; do check "help-$c" 0 "$bin" "$c" --help; done
+for c in bound nets machines validate plot; do check "help-$c" 0 "$bin" "$c" --help; done
 check nets 0 "$bin" nets && contains nets "$tmp/out" "resnet50"
 check machines 0 "$bin" machines && contains machines "$tmp/out" "h100-sxm"
 # every built-in network runs through `bound`, one CSV row per layer with --algo direct
@@ -96,6 +96,176 @@ expect_err bad-net "unknown network 'lenet'" "$bin" --net lenet
 expect_err bad-batch "--batch 0" "$bin" --batch 0
 expect_err unknown-command "unknown command 'frobnicate'" "$bin" frobnicate
 check runtime-error 1 "$bin" --net resnet18 -o /nonexistent/dir/out.txt
+
+# ---- GPU commands (issue 6, 7): usage errors are exit 2 with or without a GPU ---------------
+for c in run measure compare kernels; do check "help-$c" 0 "$bin" "$c" --help; done
+L=name=t,c=3,h=9,k=4,r=3,pad=1
+expect_err run-no-algo "--algo is required" "$bin" run --layer "$L"
+expect_err run-bad-algo "--algo fft: unknown" "$bin" run --layer "$L" --algo fft
+expect_err run-no-config "needs --config" "$bin" run --layer "$L" --algo direct
+expect_err run-bad-config "unknown config key 'tile_z'" "$bin" run --layer "$L" --algo direct --config tile_z=4
+expect_err run-config-algo "names algo=winograd but --algo is direct" "$bin" run --layer "$L" --algo direct --config algo=winograd,wino_m=2
+expect_err run-config-naive "--config applies to the model's algorithms" "$bin" run --layer "$L" --algo naive --config best
+expect_err run-bad-reps "--reps 0" "$bin" run --layer "$L" --algo naive --reps 0
+expect_err run-no-layer "give the layers" "$bin" run --algo naive
+expect_err run-bad-layer "unknown key 'x'" "$bin" run --layer c=1,h=1,k=1,r=1,x=2 --algo naive
+expect_err measure-bad-via "--via gpu: expected cupti or ncu" "$bin" measure --layer "$L" --algo naive --via gpu
+expect_err kernels-bad-arch "--arch sm_x" "$bin" kernels --check --arch sm_x
+
+# run / measure: exit 0 on a GPU machine; elsewhere exactly one line on stderr and exit 1
+gpu_or_one_line() { # NAME CMD...
+  local name=$1
+  shift
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" = 0 ]; then return 0; fi
+  if [ "$rc" != 1 ] || [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -qE "CUDA|GPU" "$tmp/err"; then
+    echo "FAIL $name: exit $rc, expected 0 (GPU) or 1 with one line about CUDA:"
+    sed 's/^/  /' "$tmp/err" | head -5; fails=$((fails + 1))
+  fi
+}
+gpu_or_one_line run-naive "$bin" run --layer "$L" --algo naive --reps 2 --no-baseline
+gpu_or_one_line run-json "$bin" run --layer "$L" --algo naive --reps 2 --no-baseline --format json
+# --config tuned without a database entry (or without a GPU): one line, exit 1
+IOB_CACHE_DIR="$tmp/nocache" "$bin" run --layer "$L" --config tuned >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qE "CUDA|GPU|iobound tune" "$tmp/err" ||
+  { echo "FAIL run-tuned: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+expect_err run-no-algo-best "may be left out only with --config tuned" "$bin" run --layer "$L" --config best
+gpu_or_one_line measure-naive "$bin" measure --layer "$L" --algo naive
+
+# kernels: the list always; --check compiles with CUDA, says "without CUDA" in one line otherwise
+check kernels-list 0 "$bin" kernels && contains kernels-list "$tmp/out" "naive.cu"
+"$bin" kernels --check --arch sm_90 --quiet >"$tmp/out" 2>"$tmp/err"
+case $? in
+  0) contains kernels-check "$tmp/out" "0 failed" ;;
+  1) grep -q "without CUDA" "$tmp/err" || { echo "FAIL kernels-check: $(head -1 "$tmp/err")"; fails=$((fails + 1)); } ;;
+  *) echo "FAIL kernels-check: unexpected exit"; fails=$((fails + 1)) ;;
+esac
+
+# compare: a committed Nsight Compute CSV against the bound, no GPU needed
+RES2=name=res2,c=64,h=56,k=64,r=3,pad=1
+check compare 0 "$bin" compare --ncu "$src/tests/data/ncu_raw.csv" --layer "$RES2"
+contains compare "$tmp/out" "iob_conv_naive"
+contains compare "$tmp/out" "lower bound of the SM<->L2 traffic on h100-sxm (132 SMs): direct 1.75 MB"
+contains compare "$tmp/out" "(sum of 3 kernels)"
+check compare-csv 0 "$bin" compare --ncu "$src/tests/data/ncu_raw.csv" --layer "$RES2" --format csv
+[ "$(wc -l <"$tmp/out")" = 5 ] || { echo "FAIL compare-csv: expected 5 lines"; fails=$((fails + 1)); }
+grep -q '^res2,iob_conv_naive,31604928,200704,250000,' "$tmp/out" ||
+  { echo "FAIL compare-csv: iob_conv_naive row"; grep naive "$tmp/out"; fails=$((fails + 1)); }
+check compare-json 0 "$bin" compare --ncu "$src/tests/data/ncu_details.csv" --layer "$RES2" --format json
+python3 - "$tmp/out" <<'PY' || { echo "FAIL compare-json: not the documented structure"; fails=$((fails + 1)); }
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["layer"]["macs"] == 64 * 64 * 56 * 56 * 9
+assert abs(d["bound_l2_bytes_direct"] - 1.75e6) < 0.01e6, d["bound_l2_bytes_direct"]
+k = d["kernels"]
+assert [x["kernel"] for x in k] == ["gemm_kernel", "reduce_kernel"]
+assert k[0]["l2_read_bytes"] == 131072 * 32 and k[1]["l2_read_bytes"] is None
+assert d["sum"]["dram_read_bytes"] == 4.19e6 + 64000
+PY
+expect_err compare-no-ncu "--ncu FILE is required" "$bin" compare --layer "$RES2"
+expect_err compare-two-layers "exactly one layer" "$bin" compare --ncu "$src/tests/data/ncu_raw.csv" --layer "$RES2" --layer "$RES2"
+printf '"ID","Kernel Name","dram__bytes_read.sum"\n"","","parsec"\n"0","k","1"\n' >"$tmp/bad.csv"
+expect_err compare-bad-unit "unknown unit 'parsec'" "$bin" compare --ncu "$tmp/bad.csv" --layer "$RES2"
+check compare-missing 1 "$bin" compare --ncu "$tmp/none.csv" --layer "$RES2"
+# tune: bad input exits 2 with one line; without a GPU one line and exit 1; --dry-run ranks the
+# model's candidates (or, while no dataflow model is registered, says so in one line)
+spec=name=t,c=64,h=56,k=64,r=3,pad=1
+check help-tune 0 "$bin" tune --help && contains help-tune "$tmp/out" "--factor F"
+expect_err tune-no-layers "give the layers" "$bin" tune
+expect_err tune-factor "--factor 0.5: must be a number above 1" "$bin" tune --layer $spec --factor 0.5
+expect_err tune-factor-text "--factor abc" "$bin" tune --layer $spec --factor abc
+expect_err tune-top "--top 0" "$bin" tune --layer $spec --top 0
+expect_err tune-compare "--compare fast" "$bin" tune --layer $spec --compare random,fast
+expect_err tune-algo "unknown algorithm 'fft'" "$bin" tune --layer $spec --algo fft
+expect_err tune-seed "--seed -1" "$bin" tune --layer $spec --seed -1
+expect_err tune-budget "--budget-s -1" "$bin" tune --layer $spec --budget-s -1
+expect_err tune-bad-layer "c=abc: not a whole number" "$bin" tune --layer c=abc,h=1,k=1,r=1
+expect_err tune-bad-net "unknown network 'lenet'" "$bin" tune --net lenet
+expect_err tune-extra "unexpected argument 'x'" "$bin" tune --layer $spec x
+"$bin" tune --layer $spec >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q "no GPU here" "$tmp/err"; then
+  if [ "$rc" != 1 ] || [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -q -- "--dry-run" "$tmp/err"; then
+    echo "FAIL tune-no-gpu: expected exit 1 and one line naming --dry-run"; fails=$((fails + 1))
+  fi
+fi
+"$bin" tune --dry-run --layer $spec --top 4 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ]; then
+  contains tune-dry-run "$tmp/out" "feasible configs"
+  contains tune-dry-run "$tmp/out" "measure"
+  check tune-dry-run-json 0 "$bin" tune --dry-run --layer $spec --top 4 --format json
+  python3 - "$tmp/out" <<'PY' || { echo "FAIL tune-dry-run-json: structure"; fails=$((fails + 1)); }
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    assert d["layer"] == "t" and d["feasible"] == len(d["candidates"]) > 0
+    assert sum(c["measure"] for c in d["candidates"]) == d["budget"] <= 4
+    kept = [c for c in d["candidates"] if c["kept"]]
+    assert len(kept) == d["kept"] and [c["rank"] for c in kept] == list(range(len(kept)))
+    assert all(c["pred_ms"] <= n["pred_ms"] for c, n in zip(kept, kept[1:]))
+PY
+elif [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "no algorithm has a feasible config" "$tmp/err"; then
+  :
+else
+  echo "FAIL tune-dry-run: exit $rc"; sed 's/^/  stderr: /' "$tmp/err" | head -3; fails=$((fails + 1))
+fi
+
+# the measuring worker (tune --worker): greets, quits on request; without a GPU its measurer is
+# broken, which it reports and then exits 1 (the tuner stops instead of restarting it forever)
+check tune-worker-quit 0 sh -c "echo '{\"op\":\"quit\"}' | '$bin' tune --worker"
+contains tune-worker-quit "$tmp/out" '"hello":"iobound-tune-worker"'
+printf '{"op":"measure","layer":"c=8,h=8,k=8,r=3","config":"algo=direct"}\n' |
+  "$bin" tune --worker >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q '"broken":true' "$tmp/out"; then
+  [ "$rc" = 1 ] && grep -q '"status":5' "$tmp/out" ||
+    { echo "FAIL tune-worker-broken: exit $rc"; fails=$((fails + 1)); }
+else
+  grep -q '"status":' "$tmp/out" || { echo "FAIL tune-worker-measure: no answer"; fails=$((fails + 1)); }
+fi
+# validate: a sweep without GPU measurements, resumed; its summary; bad input
+small="$src/tests/data/validate_small.csv"
+check validate 0 "$bin" validate --layer name=a,c=8,h=9,k=8,r=3,pad=1 --layer name=b,c=8,h=9,k=8,r=1 \
+  --algo direct,winograd --no-measure -o "$tmp/v.csv"
+[ "$(wc -l <"$tmp/v.csv")" = 5 ] || { echo "FAIL validate: expected a header and 4 records"; fails=$((fails + 1)); }
+contains validate "$tmp/err" "4 new records"
+check validate-resume 0 "$bin" validate --layer name=a,c=8,h=9,k=8,r=3,pad=1 --layer name=b,c=8,h=9,k=8,r=1 \
+  --algo direct,winograd --no-measure -o "$tmp/v.csv"
+contains validate-resume "$tmp/err" "0 new records (0 with errors), 4 already there"
+check validate-jsonl 0 "$bin" validate --layer c=8,h=9,k=8,r=3 --algo direct --no-measure -o "$tmp/v.jsonl"
+head -c 1 "$tmp/v.jsonl" | grep -q '{' || { echo "FAIL validate-jsonl: not JSON Lines"; fails=$((fails + 1)); }
+check summary 0 "$bin" validate --summary "$small"
+contains summary "$tmp/out" "SM->L2 read"
+contains summary "$tmp/out" "12 checked, 0 below the bound"
+check summary-json 0 "$bin" validate --summary "$small" --format json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["records"]["total"] == 22 and d["soundness"]["measured"]["below_bound"] == 0' "$tmp/out" \
+  || { echo "FAIL summary-json"; fails=$((fails + 1)); }
+check summary-csv 0 "$bin" validate --summary "$small" --format csv
+contains summary-csv "$tmp/out" "level,l2_read_bytes,n_pred,12"
+expect_err validate-no-out "a sweep needs -o FILE" "$bin" validate --net resnet18
+expect_err validate-configs "--configs top:0" "$bin" validate --net resnet18 --configs top:0 -o "$tmp/x.csv"
+expect_err validate-format "--format xml" "$bin" validate --net resnet18 --format xml -o "$tmp/x.csv"
+expect_err validate-summary-mix "--summary takes only" "$bin" validate --summary "$small" --net resnet18
+expect_err validate-missing "No such file" "$bin" validate --summary "$tmp/none.csv"
+printf 'layer,bogus\n' >"$tmp/bogus.csv"
+expect_err validate-bogus "unknown column 'bogus'" "$bin" validate --summary "$tmp/bogus.csv"
+expect_err validate-other-format "holds CSV records" "$bin" validate --layer c=8,h=9,k=8,r=3 --no-measure --format jsonl -o "$tmp/v.csv"
+
+# plot: the figures of the committed test file; no gnuplot is exit 1 with one line
+if command -v gnuplot >/dev/null; then
+  check plot 0 "$bin" plot "$small" -o "$tmp/plots"
+  for f in pred_vs_meas layers roofline speedup; do
+    [ -s "$tmp/plots/$f.png" ] && [ -s "$tmp/plots/$f.svg" ] || { echo "FAIL plot: $f"; fails=$((fails + 1)); }
+  done
+  check plot-no-meas 0 "$bin" plot "$tmp/v.csv" -o "$tmp/plots2"
+  contains plot-no-meas "$tmp/err" "pred_vs_meas: skipped"
+fi
+check plot-no-gnuplot 1 env IOB_GNUPLOT=/nonexistent/gnuplot "$bin" plot "$small" -o "$tmp/plots3"
+[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "gnuplot not found" "$tmp/err" || { echo "FAIL plot-no-gnuplot: one line"; fails=$((fails + 1)); }
+expect_err plot-no-dir "no output folder" "$bin" plot "$small"
+expect_err plot-no-file "no record file given" "$bin" plot -o "$tmp/p"
 
 if [ "$fails" -gt 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"

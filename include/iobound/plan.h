@@ -71,13 +71,23 @@ typedef struct iob_plan {
 iob_status iob_plan_build(const iob_layer *layer, const iob_config *cfg, const iob_machine *m,
                           iob_plan *plan, iob_error *err);
 
-/* Writes the layer and config macros ("-DLAYER_N=1 ... -DTILE_K=64 ...") into buf. Returns
- * IOB_ERANGE if they do not fit. */
+/* 1 when iob_plan_build has a builder for algo (a gpu/host_<algo>.c registered in host_plan.c). */
+int iob_plan_has_builder(iob_algo algo);
+
+/* Writes the layer and config macros ("-DLAYER_N=1 ... -DTILE_K=64 ...") into buf; cfg = NULL
+ * writes the layer macros only. Returns IOB_ERANGE if they do not fit. */
 iob_status iob_plan_defines(const iob_layer *layer, const iob_config *cfg, char *buf,
                             size_t size, iob_error *err);
 
 /* Appends " -DNAME=VALUE" to a launch's defines; IOB_ERANGE if it does not fit. */
 iob_status iob_launch_define(iob_launch *l, const char *name, long long value, iob_error *err);
+
+/* The plan of the naive kernel (gpu/kernels/naive.cu, gpu/host_naive.c): one thread per output
+ * element, the correctness baseline of the GPU module. It is not one of the model's dataflows and
+ * is not in the builders table of iob_plan_build (it takes no config); run it through
+ * iob_gpu_run_target with an IOB_TARGET_REF (IOB_GPU_REF_NAIVE) or IOB_TARGET_PLAN target.
+ * Tolerance 1e-4. Fails with IOB_ERANGE when the grid would exceed 2^31-1 blocks. */
+iob_status iob_plan_naive(const iob_layer *layer, iob_plan *plan, iob_error *err);
 
 #ifdef __cplusplus
 }

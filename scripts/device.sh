@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # the step functions are called indirectly
+# device.sh [STEP...] - the one script to run on the GPU machine (docs/gpu.md, "On the GPU
+# machine"): unpacks the Debian packages carried in .deps, builds iobound with Ninja, prints the
+# machine, runs ctest (GPU tests included) and measurement steps, and writes everything under $OUT
+# (default ./device-out): logs.tar.gz, summary.txt and a few CSVs. The summary table comes last.
+#
+# Steps (default: all, in this order; each time-boxed with `timeout`):
+#   info       nvidia-smi, toolkit, cuDNN, ncu, compiler versions
+#   build      cmake -G Ninja + ninja (also compiles every kernel through NVRTC)
+#   ctest      all tests, GPU tests included
+#   smoke      iobound run: naive and im2col-cublas on four layers, beside cuDNN   -> run-smoke.csv
+#   measure    iobound measure via CUPTI (naive, im2col-cublas, cudnn) and via ncu -> measure.csv
+#   sanitizer  compute-sanitizer memcheck and racecheck on a small sweep
+#   cudnn      iobound run --algo cudnn on bench/layers/gpu-layers.csv           -> cudnn-gpu-layers.csv
+# Environment: OUT (output folder), IOB_DEVICE_BUDGET (seconds for the whole script, default 570),
+# IOB_DEVICE_BUILD (build folder, default build-device), IOB_DEVICE_JOBS (ninja -j, default nproc).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+SRC=$PWD
+OUT=${OUT:-$SRC/device-out}
+BUILD=${IOB_DEVICE_BUILD:-$SRC/build-device}
+BUDGET=${IOB_DEVICE_BUDGET:-570}
+JOBS=${IOB_DEVICE_JOBS:-$(nproc)}
+LOGS=$(mktemp -d /tmp/iob-device-logs.XXXXXX)
+START=$(date +%s)
+mkdir -p "$OUT"
+SUMMARY=$LOGS/summary.txt
+: >"$SUMMARY"
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(info build ctest smoke measure sanitizer cudnn)
+
+# ---- environment: the carried Debian packages (GSL, cmocka, cJSON), CUDA on the PATH ----------
+DEPS=/tmp/deps
+L=$DEPS/usr/lib/x86_64-linux-gnu
+if compgen -G "$SRC/.deps/*.deb" >/dev/null; then
+  mkdir -p "$DEPS"
+  for f in "$SRC"/.deps/*.deb; do dpkg -x "$f" "$DEPS"; done
+  # the .pc files name /usr/include and /usr/lib/... (some literally, not through ${prefix});
+  # point every such path at the unpacked tree
+  for pc in "$L"/pkgconfig/*.pc; do
+    [ -f "$pc" ] && sed -i "s#/usr/#$DEPS/usr/#g; s#=/usr\$#=$DEPS/usr#" "$pc"
+  done
+else
+  echo "device.sh: no .deps/*.deb found; relying on system GSL, cmocka and cJSON" >&2
+fi
+export CMAKE_PREFIX_PATH=$DEPS/usr PKG_CONFIG_PATH=$L/pkgconfig
+export LD_LIBRARY_PATH=$L${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export CPATH=$DEPS/usr/include${CPATH:+:$CPATH} LIBRARY_PATH=$L${LIBRARY_PATH:+:$LIBRARY_PATH}
+[ -d /usr/local/cuda/bin ] && export PATH=/usr/local/cuda/bin:$PATH
+export IOB_CACHE_DIR=$BUILD/kernel-cache
+export IOBOUND_EXE=$BUILD/iobound
+
+# ---- step bookkeeping ------------------------------------------------------------------------
+row() { printf '%-10s %-8s %6s  %s\n' "$1" "$2" "$3" "$4" >>"$SUMMARY"; }
+row step status secs note
+left() { echo $((BUDGET - ($(date +%s) - START))); }
+box() { # box SECONDS: the time box of a step, cut to what is left of the budget
+  local l
+  l=$(($(left) - 5))
+  [ "$1" -lt "$l" ] && echo "$1" || echo "$l"
+}
+run_step() { # run_step NAME MAX_SECONDS FUNCTION
+  local name=$1 max=$2 fn=$3 t0 rc secs b
+  b=$(box "$max")
+  if [ "$b" -lt 10 ]; then row "$name" skipped 0 "no time left in the budget"; return; fi
+  echo "== $name (at most ${b}s)"
+  t0=$(date +%s)
+  STEP_END=$((t0 + b))
+  "$fn" >"$LOGS/$name.log" 2>&1
+  rc=$?
+  secs=$(($(date +%s) - t0))
+  local note
+  note=$(cat "$LOGS/$name.note" 2>/dev/null)
+  if [ $rc -eq 0 ]; then row "$name" ok "$secs" "$note"
+  elif [ $rc -eq 124 ]; then row "$name" TIMEOUT "$secs" "$note (time box ${b}s)"
+  else row "$name" FAILED "$secs" "${note:-exit $rc}; see logs/$name.log"; fi
+  return "$rc"
+}
+note() { echo "$*" >"$LOGS/$CUR.note"; }
+count() { # count PATTERN FILE: matching lines (0 when the file is missing)
+  local n
+  n=$(grep -c -- "$1" "$2" 2>/dev/null)
+  echo "${n:-0}"
+}
+iob() { "$BUILD/iobound" "$@"; }
+T() { # T CMD...: CMD under the time box of the current step (what is left of it)
+  local r=$((STEP_END - $(date +%s)))
+  [ "$r" -lt 1 ] && return 124
+  timeout --kill-after=10 "$r" "$@"
+}
+
+# ---- steps -----------------------------------------------------------------------------------
+step_info() {
+  CUR=info
+  nvidia-smi || true
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv || true
+  nvcc --version || true
+  ncu --version || echo "ncu: not on the PATH"
+  compute-sanitizer --version || echo "compute-sanitizer: not on the PATH"
+  cmake --version | head -1; ninja --version; gcc --version | head -1
+  grep -h "define CUDNN_M[AI][JN]OR\|define CUDNN_PATCHLEVEL" /usr/include/x86_64-linux-gnu/cudnn_version*.h \
+    /usr/include/cudnn_version*.h 2>/dev/null || true
+  ls -la "$SRC/.deps" 2>/dev/null || true
+  note "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
+}
+
+step_build() {
+  CUR=build
+  T cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOB_WERROR=OFF &&
+    T ninja -C "$BUILD" -j "$JOBS" || return $?
+  local w
+  w=$(grep -c "warning:" "$LOGS/build.log" 2>/dev/null || true)
+  note "$(grep "kernels --check:" "$LOGS/build.log" | tail -1 | cut -c1-90); ${w:-0} compiler warnings"
+}
+
+step_ctest() {
+  CUR=ctest
+  T ctest --test-dir "$BUILD" --output-on-failure -j 4 --timeout 400
+  local rc=$?
+  local skipped
+  skipped=$(grep -A20 "did not run" "$LOGS/ctest.log" | grep -oE "test_[a-z_]+" | tr '\n' ' ')
+  note "$(grep -E "tests passed|tests failed" "$LOGS/ctest.log" | tail -1)${skipped:+; skipped: $skipped}"
+  return "$rc"
+}
+
+SMOKE_LAYERS=(
+  "name=resnet50.res2.3x3,n=1,c=64,h=56,k=64,r=3,pad=1"
+  "name=resnet50.conv1,n=1,c=3,h=224,k=64,r=7,stride=2,pad=3"
+  "name=resnet50.res4.3x3.n32,n=32,c=256,h=14,k=256,r=3,pad=1"
+  "name=odd.dil2.g4,n=3,c=36,h=19,w=23,k=44,r=3,dil=2,pad=2,groups=4"
+)
+layer_args() { local a=() l; for l in "${SMOKE_LAYERS[@]}"; do a+=(--layer "$l"); done; echo "${a[@]}"; }
+
+step_smoke() {
+  CUR=smoke
+  local rc=0
+  # shellcheck disable=SC2046
+  T "$BUILD/iobound" run $(layer_args) --algo naive || rc=1
+  # shellcheck disable=SC2046
+  T "$BUILD/iobound" run $(layer_args) --algo im2col-cublas --cudnn || rc=1
+  # shellcheck disable=SC2046
+  T "$BUILD/iobound" run $(layer_args) --algo naive --format csv -o "$LOGS/run-smoke.csv" || rc=1
+  cp "$LOGS/run-smoke.csv" "$OUT/" 2>/dev/null
+  note "$(count ",ok," "$LOGS/run-smoke.csv") of ${#SMOKE_LAYERS[@]} naive runs ok (csv: run-smoke.csv)"
+  return "$rc"
+}
+
+step_measure() {
+  CUR=measure
+  local rc=0 a
+  for a in naive im2col-cublas cudnn; do
+    # shellcheck disable=SC2046
+    T "$BUILD/iobound" measure $(layer_args) --algo "$a" || rc=1
+  done
+  {
+    # shellcheck disable=SC2046
+    T "$BUILD/iobound" measure $(layer_args) --algo naive --format csv
+    # shellcheck disable=SC2046
+    T "$BUILD/iobound" measure $(layer_args) --algo cudnn --format csv | tail -n +2
+  } >"$LOGS/measure.csv" || rc=1
+  if command -v ncu >/dev/null; then
+    T "$BUILD/iobound" measure --layer "${SMOKE_LAYERS[0]}" --algo naive --via ncu || rc=1
+    T "$BUILD/iobound" measure --layer "${SMOKE_LAYERS[0]}" --algo naive --via cupti || rc=1
+  fi
+  cp "$LOGS/measure.csv" "$OUT/" 2>/dev/null
+  note "CUPTI + ncu on ${#SMOKE_LAYERS[@]} layers (csv: measure.csv)"
+  return "$rc"
+}
+
+step_sanitizer() {
+  CUR=sanitizer
+  if ! command -v compute-sanitizer >/dev/null; then note "compute-sanitizer not found"; return 1; fi
+  local rc=0 tool algo errs=0
+  local small=(--layer "name=s1,n=2,c=5,h=9,w=7,k=6,r=3,pad=1"
+               --layer "name=s2,n=1,c=8,h=12,k=8,r=3,stride=2,pad=1,groups=2"
+               --layer "name=s3,n=1,c=3,h=10,k=4,r=5,dil=2,pad_top=0,pad_bottom=3,pad_left=2,pad_right=1")
+  for tool in memcheck racecheck; do
+    for algo in naive im2col-cublas direct winograd im2col im2win gemm; do
+      local cfg=()
+      case $algo in naive|im2col-cublas) ;; *) cfg=(--config best) ;; esac
+      echo "-- $tool $algo"
+      T compute-sanitizer --tool "$tool" --error-exitcode 99 --print-limit 20 \
+        "$BUILD/iobound" run "${small[@]}" --algo "$algo" "${cfg[@]}" --reps 1 --warmup 0 --no-baseline \
+        >"$LOGS/san-$tool-$algo.txt" 2>&1
+      local r=$?
+      cat "$LOGS/san-$tool-$algo.txt"
+      if [ "$r" -eq 99 ]; then errs=$((errs + 1)); rc=1; echo "!! $tool found errors in $algo"
+      elif [ "$r" -ne 0 ] && grep -q "no dataflow model\|no GPU kernel\|no feasible" "$LOGS/san-$tool-$algo.txt"; then
+        echo "   ($algo has no kernel or model yet: skipped)"
+      elif [ "$r" -ne 0 ]; then rc=1; echo "!! $tool $algo: exit $r"; fi
+    done
+  done
+  note "memcheck + racecheck, 3 small layers per algorithm: $errs with sanitizer errors"
+  return "$rc"
+}
+
+step_cudnn() {
+  CUR=cudnn
+  T "$BUILD/iobound" run --algo cudnn --layers "$SRC/bench/layers/gpu-layers.csv" --format csv \
+    -o "$LOGS/cudnn-gpu-layers.csv"
+  local rc=$?
+  cp "$LOGS/cudnn-gpu-layers.csv" "$OUT/" 2>/dev/null
+  note "$(count ',ok,' "$LOGS/cudnn-gpu-layers.csv") algorithm runs ok (csv: cudnn-gpu-layers.csv)"
+  return "$rc"
+}
+
+# ---- run -------------------------------------------------------------------------------------
+for s in "${steps[@]}"; do
+  case $s in
+    info|build|ctest|smoke|measure|sanitizer|cudnn) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn)" >&2; exit 2 ;;
+  esac
+  if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
+    row "$s" skipped 0 "no build"
+    continue
+  fi
+  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; *) echo 180 ;; esac)" "step_$s"
+done
+
+# ---- results ---------------------------------------------------------------------------------
+cp "$SUMMARY" "$OUT/summary.txt"
+tar -czf "$OUT/logs.tar.gz" -C "$LOGS" . 2>/dev/null
+for s in "${steps[@]}"; do
+  if grep -qE "^$s +(FAILED|TIMEOUT)" "$SUMMARY"; then
+    echo "---- last lines of $s.log"
+    tail -n 25 "$LOGS/$s.log" | cut -c1-200
+  fi
+done
+echo "---- device.sh summary ($(($(date +%s) - START)) s; files in $OUT: $(ls "$OUT" | tr '\n' ' '))"
+cat "$SUMMARY"
+rm -rf "$LOGS"
+grep -qE " (FAILED|TIMEOUT) " "$OUT/summary.txt" && exit 1
+exit 0
