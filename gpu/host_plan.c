@@ -8,10 +8,12 @@
 #include "iobound/plan.h"
 
 extern const iob_plan_builder iob_direct_plan_builder; /* gpu/host_direct.c */
+extern const iob_plan_builder iob_plan_winograd; /* gpu/host_winograd.c */
 
 /* The algorithms that have kernels; each entry lives in gpu/host_<algo>.c. */
 static const iob_plan_builder *const builders[] = {
     &iob_direct_plan_builder,
+    &iob_plan_winograd,
     NULL,
 };
 

@@ -6,10 +6,12 @@
 #include "model/dataflow_algo.h"
 
 extern const iob_dataflow_ops iob_direct_dataflow; /* model/direct.c */
+extern const iob_dataflow_ops iob_dataflow_winograd; /* model/winograd.c */
 
 /* The registered dataflows; an algorithm appears here once its model, trace and kernel exist. */
 static const iob_dataflow_ops *const registry[] = {
     &iob_direct_dataflow,
+    &iob_dataflow_winograd,
     NULL,
 };
 

@@ -7,10 +7,12 @@
 #include "sim/trace_algo.h"
 
 extern const iob_trace_builder iob_direct_trace_builder; /* sim/trace_direct.c */
+extern const iob_trace_builder iob_trace_winograd; /* sim/trace_winograd.c */
 
 /* The algorithms with a trace generator; each entry lives in sim/trace_<algo>.c. */
 static const iob_trace_builder *const builders[] = {
     &iob_direct_trace_builder,
+    &iob_trace_winograd,
     NULL,
 };
 
