@@ -15,6 +15,8 @@
 #   cudnn      iobound run --algo cudnn on bench/layers/gpu-layers.csv           -> cudnn-gpu-layers.csv
 #   algos      iobound run --config best for each model algorithm (IOB_ALGOS, default
 #              "direct winograd") on bench/layers/gpu-layers.csv, beside cuDNN  -> run-algos.csv
+#   tune       iobound tune on bench/layers/gpu-layers.csv (both batches) with random search beside
+#              (IOB_TUNE_ARGS adds options)                                      -> tune-h100.csv
 #   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
 #              simulated and measured per record (resumable)                    -> validate-h100.csv
 # Environment: OUT (output folder), IOB_DEVICE_BUDGET (seconds for the whole script, default 570),
@@ -226,6 +228,17 @@ step_algos() {
   return "$rc"
 }
 
+step_tune() {
+  CUR=tune
+  # shellcheck disable=SC2086
+  T "$BUILD/iobound" tune --layers "$SRC/bench/layers/gpu-layers.csv" --compare random \
+    ${IOB_TUNE_ARGS:-} --db "$LOGS/tune-db.json" -o "$OUT/tune-h100.csv"
+  local rc=$?
+  cp "$LOGS/tune-db.json" "$OUT/" 2>/dev/null
+  note "$(grep -vc '^#' "$OUT/tune-h100.csv" 2>/dev/null) lines (csv: tune-h100.csv)"
+  return "$rc"
+}
+
 step_validate() {
   CUR=validate
   T "$BUILD/iobound" validate --layers "$SRC/bench/layers/gpu-layers.csv" \
@@ -239,14 +252,14 @@ step_validate() {
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|validate) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos validate)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|tune|validate) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos tune validate)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"
     continue
   fi
-  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|validate) echo 240 ;; *) echo 180 ;; esac)" "step_$s"
+  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|validate|tune) echo 240 ;; *) echo 180 ;; esac)" "step_$s"
 done
 
 # ---- results ---------------------------------------------------------------------------------

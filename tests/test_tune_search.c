@@ -87,6 +87,51 @@ static void test_fastest_correct_wins(void **state)
     assert_int_equal(r.kept, 60);
 }
 
+static int prepared_n;
+static void count_prepare(void *ctx, const iob_layer *L, const iob_machine *m,
+                          const iob_config *cfgs, size_t n)
+{
+    (void)ctx, (void)L, (void)m, (void)cfgs;
+    prepared_n += (int)n;
+}
+
+static void test_every_algorithm_is_measured(void **state)
+{
+    (void)state;
+    /* 160 configs: 120 direct predicted fastest, then 40 Winograd; K = 8. Without the spread
+     * the eight measured would all be direct; with it the two best Winograd come first (in rank
+     * order among the chosen), and a Winograd config wins. Prepare sees the K configs once. */
+    mock_init(&land);
+    for (int i = 0; i < 120; i++)
+        mock_add(&land, IOB_ALGO_DIRECT, 1e-3 * (i + 1), 150, 5.0, IOB_OK);
+    size_t w0 = mock_add(&land, IOB_ALGO_WINOGRAD, 1.0, 150, 2.0, IOB_OK);
+    size_t w1 = mock_add(&land, IOB_ALGO_WINOGRAD, 1.1, 150, 1.0, IOB_OK);
+    for (int i = 2; i < 40; i++)
+        mock_add(&land, IOB_ALGO_WINOGRAD, 1.2 + i, 150, 3.0, IOB_OK);
+    iob_tune_opts o;
+    iob_tune_opts_default(&o);
+    iob_tune_space sp = build(&o);
+    iob_measurer meas = mock_measurer(&land);
+    meas.prepare = count_prepare;
+    prepared_n = 0;
+    iob_layer L = mock_layer();
+    iob_tune_result r;
+    iob_error err = {0};
+    assert_int_equal(iob_tune_search(&sp, &L, &meas, &o, NULL, &r, &err), IOB_OK);
+    iob_tune_space_free(&sp);
+    assert_int_equal(r.budget, 8);
+    assert_int_equal(r.measured, 8);
+    assert_int_equal(prepared_n, 8);
+    assert_int_equal(land.order[0], 0); /* direct ranks 0 and 1 */
+    assert_int_equal(land.order[1], 1);
+    assert_int_equal(land.order[2], w0); /* then Winograd's best two */
+    assert_int_equal(land.order[3], w1);
+    assert_int_equal(land.order[4], 2); /* then the rest by rank */
+    assert_true(r.found);
+    assert_int_equal(r.best.algo, IOB_ALGO_WINOGRAD);
+    assert_true(r.best_ms == 1.0);
+}
+
 static void test_failures_extend_then_give_up(void **state)
 {
     (void)state;
@@ -339,6 +384,7 @@ int main(void)
     iob_machine_get("h100-sxm", &h100, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fastest_correct_wins),
+        cmocka_unit_test(test_every_algorithm_is_measured),
         cmocka_unit_test(test_failures_extend_then_give_up),
         cmocka_unit_test(test_pruned_are_never_measured),
         cmocka_unit_test(test_measurer_stops),

@@ -100,7 +100,7 @@ static void test_budget_rule(void **state)
 {
     (void)state;
     iob_tune_opts o = defaults();
-    assert_true(o.factor == 12.0);
+    assert_true(o.factor == 30.0);
     assert_int_equal(iob_tune_budget(59028, 1901, &o), 8); /* capped: 5% would be 2951 */
     assert_int_equal(iob_tune_budget(1000, 1000, &o), 8);
     assert_int_equal(iob_tune_budget(160, 160, &o), 8);

@@ -6,6 +6,9 @@
 #include <math.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "iobound/plan.h"
 #include "iobound/tune.h"
 #include "tune/tune_internal.h"
 
@@ -100,6 +103,40 @@ static iob_status gpu_baseline(void *ctx, const iob_layer *L, iob_tune_baseline 
 
 iob_measurer iob_gpu_measurer_get(iob_gpu_measurer *g)
 {
-    iob_measurer m = {gpu_measure, gpu_baseline, g};
+    iob_measurer m = {gpu_measure, gpu_baseline, g, iob_tune_precompile};
     return m;
+}
+
+void iob_tune_precompile(void *ctx, const iob_layer *L, const iob_machine *m,
+                         const iob_config *cfgs, size_t n)
+{
+    (void)ctx;
+    if (!iob_gpu_built() || n == 0)
+        return;
+    /* Why: the kernels of one layer's candidates compile one after another inside each
+     * measurement otherwise; F(4x4) Winograd takes about 6 s of NVRTC each (measured on this
+     * project's 2-core machine), which alone broke the 5 s per layer target. */
+    size_t cap = n * 2 * IOB_PLAN_LAUNCH_MAX;
+    iob_launch *ls = malloc(cap * sizeof *ls);
+    iob_compile_info *info = malloc(cap * sizeof *info);
+    iob_status *st = malloc(cap * sizeof *st);
+    if (!ls || !info || !st)
+        goto out;
+    int nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        iob_plan plan;
+        if (iob_plan_build(L, &cfgs[i], m, &plan, NULL))
+            continue;
+        for (int j = 0; j < plan.nprep; j++)
+            ls[nl++] = plan.prep[j];
+        for (int j = 0; j < plan.nlaunch; j++)
+            ls[nl++] = plan.launch[j];
+    }
+    int arch = m && m->cc_major > 0 ? 10 * m->cc_major + m->cc_minor : 0;
+    iob_error err;
+    iob_gpu_compile_many(ls, nl, arch, info, st, NULL, &err);
+out:
+    free(ls);
+    free(info);
+    free(st);
 }

@@ -292,6 +292,7 @@ iob_status iob_tune_space_build(const iob_layer *L, const iob_machine *m,
     for (size_t i = 0; i < s->kept; i++)
         s->cands[i].rank = (int)i;
     s->build_s = iob_tune_now(opts) - t0;
+    s->machine = m;
     return IOB_OK;
 }
 

@@ -438,7 +438,8 @@ iob_status iob_tune_worker_open(char *const argv[], double timeout_s, iob_tune_w
 
 iob_measurer iob_tune_worker_measurer(iob_tune_worker *w)
 {
-    iob_measurer m = {worker_measure, worker_baseline, w};
+    /* the parent compiles into the disk cache the child reads: NVRTC needs no GPU context */
+    iob_measurer m = {worker_measure, worker_baseline, w, iob_tune_precompile};
     return m;
 }
 

@@ -36,13 +36,12 @@ extern "C" {
 #endif
 
 /* Pruning factor: a config whose predicted SM<->L2 bytes exceed this many times its algorithm's
- * lower bound is not measured. Why 12 (docs/tune.md, "The default factor"): on the 24 layers of
- * bench/layers/gpu-layers.csv (batch 1 and 32) the direct model's fastest predicted config sits
- * at up to 21 times the bound (small tiles trade reuse for parallelism at batch 1), and 12 is
- * the smallest of 2, 3, 4, 6, 8, 10, 12 at which the fastest kept config is within 5% (worst 2%)
- * of the fastest predicted on every one of them, while still pruning a median 25% of a space.
- * Re-calibrate it with exhaustive records on the GPU. */
-#define IOB_TUNE_DEFAULT_FACTOR 12.0
+ * lower bound is not measured. Why 30 (docs/tune.md, "The default factor"): 12 was the smallest
+ * factor at which the direct model loses no layer of bench/layers/gpu-layers.csv by its own
+ * account; fused Winograd's bound is looser (docs/bounds.md), and its configs that ran fastest on
+ * the H100 at batch 32 (2026-11-23) move 15-24 times that bound, so 12 removed every Winograd
+ * config of resnet50.res4/res5 and vgg16.conv3_2-conv5_2 before measuring. */
+#define IOB_TUNE_DEFAULT_FACTOR 30.0
 /* At most this fraction of the feasible space is measured (issue 9's target)... */
 #define IOB_TUNE_MAX_FRACTION 0.05
 /* ...but at least this many configs, so that one failing kernel does not leave a layer untuned. */
@@ -90,7 +89,7 @@ iob_status iob_tune_config_bound(const iob_layer *layer, const iob_config *cfg,
 /* ---- options ------------------------------------------------------------------------------ */
 
 typedef struct iob_tune_opts {
-    double factor;        /* prune when predicted / bound > factor (> 1; default 12) */
+    double factor;        /* prune when predicted / bound > factor (> 1; default 30) */
     int top_k;            /* configs to measure; 0 = the budget rule (iob_tune_budget) */
     double max_fraction;  /* budget rule: at most this fraction of the feasible space (0.05) */
     int min_measure;      /* budget rule: at least this many (3) */
@@ -143,6 +142,7 @@ typedef struct iob_tune_space {
                                 used by iob_tune_certified() */
     char skipped[384];    /* algorithms skipped and why, "; "-separated ("" when none) */
     double build_s;       /* seconds spent enumerating, predicting and ranking */
+    const iob_machine *machine; /* the machine the space was built for (not owned) */
 } iob_tune_space;
 
 /* Builds the ranked space of a finished layer. Fails with IOB_ENOTSUP when no algorithm yields
@@ -188,7 +188,17 @@ typedef struct iob_measurer {
     iob_status (*baseline)(void *ctx, const iob_layer *layer, iob_tune_baseline *out,
                            iob_error *err);
     void *ctx;
+    /* Optional (NULL: none): called once with the configs about to be measured, so that their
+     * kernels compile in parallel into the on-disk cache before the measurements, which then find
+     * them there. Failures are ignored here: the measurement reports them. */
+    void (*prepare)(void *ctx, const iob_layer *layer, const iob_machine *m,
+                    const iob_config *cfgs, size_t n);
 } iob_measurer;
+
+/* The prepare hook of the real measurers: builds each config's plan and compiles every launch
+ * with NVRTC (iob_gpu_compile_many) for the machine's compute capability. Needs no GPU. */
+void iob_tune_precompile(void *ctx, const iob_layer *layer, const iob_machine *m,
+                         const iob_config *cfgs, size_t n);
 
 /* In-process measurer over iob_gpu_run / iob_gpu_cudnn. Treats every IOB_EGPU as a possibly
  * sticky CUDA error: that result has context_lost = 1 and later calls fail with IOB_EGPU. Use it
