@@ -16,7 +16,7 @@
 static const char help[] =
     "usage: iobound validate (--net NAME | --layers FILE | --layer SPEC) -o FILE [--algo LIST]\n"
     "                        [--configs best|top:N|all] [--batch N] [--format csv|jsonl]\n"
-    "                        [--machine NAME] [--no-measure] [--reps N] [--timeout S]\n"
+    "                        [--machine NAME] [--no-measure] [--no-sim] [--reps N] [--timeout S]\n"
     "       iobound validate --summary FILE [--format table|csv|json] [-o OUT]\n"
     "\n"
     "Sweep: for each layer, algorithm and config, one record with the I/O lower bound, the\n"
@@ -33,6 +33,8 @@ static const char help[] =
     "                     predicted time; all: every feasible config\n"
     "  --format FMT       csv (default; jsonl when FILE ends in .jsonl or .json) or jsonl\n"
     "  --no-measure       do not use the GPU even if one is present\n"
+    "  --no-sim           leave the simulated columns empty (the simulator costs most of a\n"
+    "                     sweep's time on large layers; tests hold it equal to the model)\n"
     "  --reps N           timed runs per measurement, the median is kept (default 20)\n"
     "  --timeout S        a measurement that takes longer than S seconds is an error (600)\n"
     "\n"
@@ -385,6 +387,14 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* --no-sim: the sweep's simulate stage answers "not requested" (the record says so). */
+static iob_status no_simulation(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                double *levels, iob_error *err)
+{
+    (void)L, (void)cfg, (void)m, (void)levels;
+    return iob_error_set(err, IOB_ENOTSUP, "simulation not requested (--no-sim)");
+}
+
 int iob_cmd_validate(int argc, char **argv)
 {
     iob_cli cli;
@@ -392,12 +402,13 @@ int iob_cmd_validate(int argc, char **argv)
     iob_sweep_opts so;
     iob_sweep_opts_default(&so);
     enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_CONFIGS, OPT_SUMMARY, OPT_NO_MEASURE, OPT_REPS,
-           OPT_TIMEOUT };
+           OPT_TIMEOUT, OPT_NO_SIM };
     static const struct option longopts[] = {IOB_COMMON_LONG_OPTIONS,
                                              {"algo", required_argument, 0, OPT_ALGO},
                                              {"configs", required_argument, 0, OPT_CONFIGS},
                                              {"summary", required_argument, 0, OPT_SUMMARY},
                                              {"no-measure", no_argument, 0, OPT_NO_MEASURE},
+                                             {"no-sim", no_argument, 0, OPT_NO_SIM},
                                              {"reps", required_argument, 0, OPT_REPS},
                                              {"timeout", required_argument, 0, OPT_TIMEOUT},
                                              {0, 0, 0, 0}};
@@ -429,6 +440,10 @@ int iob_cmd_validate(int argc, char **argv)
             break;
         case OPT_NO_MEASURE:
             so.measure = 0;
+            sweep_opts_given = 1;
+            break;
+        case OPT_NO_SIM:
+            so.hooks.simulate = no_simulation;
             sweep_opts_given = 1;
             break;
         case OPT_REPS:

@@ -17,6 +17,7 @@
 #              "direct winograd") on bench/layers/gpu-layers.csv, beside cuDNN  -> run-algos.csv
 #   tune       iobound tune on bench/layers/gpu-layers.csv (both batches) with random search beside
 #              (IOB_TUNE_ARGS adds options)                                      -> tune-h100.csv
+#   tune12     iobound tune on bench/layers/im2win-12.csv (batch 128)          -> tune-im2win12.csv
 #   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
 #              simulated and measured per record (resumable)                    -> validate-h100.csv
 # Environment: OUT (output folder), IOB_DEVICE_BUDGET (seconds for the whole script, default 570),
@@ -239,10 +240,21 @@ step_tune() {
   return "$rc"
 }
 
+step_tune12() {
+  CUR=tune12
+  # shellcheck disable=SC2086
+  T "$BUILD/iobound" tune --layers "$SRC/bench/layers/im2win-12.csv" ${IOB_TUNE_ARGS:-} \
+    --db "$LOGS/tune-db.json" -o "$OUT/tune-im2win12.csv"
+  local rc=$?
+  cp "$LOGS/tune-db.json" "$OUT/" 2>/dev/null
+  note "$(grep -vc '^#' "$OUT/tune-im2win12.csv" 2>/dev/null) lines (csv: tune-im2win12.csv)"
+  return "$rc"
+}
+
 step_validate() {
   CUR=validate
   T "$BUILD/iobound" validate --layers "$SRC/bench/layers/gpu-layers.csv" \
-    --algo "$(echo "${IOB_ALGOS:-direct winograd}" | tr ' ' ',')" --configs best \
+    --algo "$(echo "${IOB_ALGOS:-direct winograd}" | tr ' ' ',')" --configs best ${IOB_VALIDATE_ARGS:---no-sim} \
     -o "$OUT/validate-h100.csv"
   local rc=$?
   note "$(grep -vc '^#' "$OUT/validate-h100.csv" 2>/dev/null) lines (csv: validate-h100.csv)"
@@ -252,14 +264,14 @@ step_validate() {
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|tune|validate) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos tune validate)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|tune|tune12|validate) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos tune tune12 validate)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"
     continue
   fi
-  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|validate|tune) echo 240 ;; *) echo 180 ;; esac)" "step_$s"
+  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|tune) echo 240 ;; validate|tune12) echo 150 ;; *) echo 180 ;; esac)" "step_$s"
 done
 
 # ---- results ---------------------------------------------------------------------------------
