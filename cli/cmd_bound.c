@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "iobound/bound.h"
+#include "iobound/dataflow.h"
 
 static const char help[] =
     "usage: iobound [bound] [--layer SPEC | --layers FILE | --net NAME] [--algo LIST]\n"
@@ -20,6 +21,10 @@ static const char help[] =
     "algorithm's extra memory. Bytes are FP32. Derivations: docs/bounds.md.\n"
     "\n"
     "  --algo LIST        direct, winograd, im2col, im2win, gemm or all (default), comma-separated\n"
+    "  --dataflow         also find each modelled algorithm's least-traffic config (iobound dataflow)\n"
+    "                     and print its predicted SM<->L2 bytes over bound(GPU) ('best/bound');\n"
+    "                     on by default for up to 200 layers\n"
+    "  --no-dataflow      bounds only\n"
     "%s%s"
     "\n"
     "With no layer option the default network is resnet50 at batch 1.\n";
@@ -78,7 +83,7 @@ static const char *const csv_layer_cols[] = {
 static const char *const csv_bound_cols[] = {
     "algo", "variant", "applicable", "reason", "s_bytes", "algo_flops", "algo_compulsory_bytes",
     "leading_bytes", "bound_bytes", "bound_bytes_gpu", "dominant", "workspace_bytes",
-    "intensity_flop_per_byte"};
+    "intensity_flop_per_byte", "best_config", "best_predicted_bytes", "best_ratio"};
 #define NLAYERCOLS (int)(sizeof csv_layer_cols / sizeof csv_layer_cols[0])
 #define NBOUNDCOLS (int)(sizeof csv_bound_cols / sizeof csv_bound_cols[0])
 
@@ -98,7 +103,7 @@ static void csv_bound_cells(const iob_bound *b, char cells[][160])
 {
     double eb = b->elem_bytes;
     for (int i = 0; i < NBOUNDCOLS; i++)
-        cells[i][0] = '\0';
+        cells[i][0] = '\0'; /* the best_* columns are filled by the caller when known */
     snprintf(cells[0], 160, "%s", iob_algo_name(b->algo));
     snprintf(cells[1], 160, "%s", b->variant);
     snprintf(cells[2], 160, "%d", b->applicable);
@@ -116,6 +121,36 @@ static void csv_bound_cells(const iob_bound *b, char cells[][160])
     snprintf(cells[12], 160, "%.4g", b->bound_gpu > 0 ? b->flops / (b->bound_gpu * eb) : 0);
 }
 
+/* The least-traffic config of an algorithm that has a dataflow model, for the best/bound ratio
+ * (the mission's "best dataflow's ratio"). */
+typedef struct best_df {
+    int ok;
+    iob_config cfg;
+    double bytes; /* predicted SM<->L2 read + write bytes */
+} best_df;
+
+static void best_dataflow(const iob_layer *L, iob_algo algo, const iob_machine *m, best_df *out)
+{
+    iob_traffic t;
+    out->ok = iob_dataflow_best(L, algo, m, IOB_OBJ_TRAFFIC, &out->cfg, &t, NULL) == IOB_OK;
+    out->bytes = out->ok ? (double)(t.l2_read_bytes + t.l2_write_bytes) : 0;
+}
+
+/* The best dataflow that belongs to bound b's row: direct's for direct, Winograd's for the fused
+ * variant of its tile size. NULL when none. */
+static const best_df *best_for(const iob_bound *b, const best_df df[2])
+{
+    if (b->algo == IOB_ALGO_DIRECT && df[0].ok)
+        return &df[0];
+    if (b->algo == IOB_ALGO_WINOGRAD && df[1].ok && strstr(b->variant, "fused")) {
+        char want[16];
+        snprintf(want, sizeof want, "F(%dx%d,", df[1].cfg.wino_m, df[1].cfg.wino_m);
+        if (!strncmp(b->variant, want, strlen(want)))
+            return &df[1];
+    }
+    return NULL;
+}
+
 int iob_cmd_bound(int argc, char **argv)
 {
     iob_cli cli;
@@ -123,10 +158,13 @@ int iob_cmd_bound(int argc, char **argv)
     iob_algo_set algos;
     for (int i = 0; i < IOB_ALGO_COUNT; i++)
         algos.on[i] = 1;
-    enum { OPT_ALGO = IOB_OPT_COMMON_END };
+    enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_DATAFLOW, OPT_NO_DATAFLOW };
     static const struct option longopts[] = {IOB_COMMON_LONG_OPTIONS,
                                              {"algo", required_argument, 0, OPT_ALGO},
+                                             {"dataflow", no_argument, 0, OPT_DATAFLOW},
+                                             {"no-dataflow", no_argument, 0, OPT_NO_DATAFLOW},
                                              {0, 0, 0, 0}};
+    int dataflow = -1; /* -1: automatic (on up to 200 layers) */
     int opt, rc;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -140,6 +178,10 @@ int iob_cmd_bound(int argc, char **argv)
                 iob_cli_free(&cli);
                 return rc;
             }
+            continue;
+        }
+        if (opt == OPT_DATAFLOW || opt == OPT_NO_DATAFLOW) {
+            dataflow = opt == OPT_DATAFLOW;
             continue;
         }
         if (opt == '?') {
@@ -188,11 +230,11 @@ int iob_cmd_bound(int argc, char **argv)
                 cli.machine.name, cli.machine.sm_count,
                 (long long)(bopts.s_words * bopts.elem_bytes / 1024), bopts.s_words,
                 (long long)(cli.machine.l2_bytes >> 20));
-        iob_table_init(&table, 10);
-        for (int c = 2; c < 9; c++)
+        iob_table_init(&table, 11);
+        for (int c = 2; c < 10; c++)
             table.right[c] = c != 6;
         iob_table_rowf(&table, "layer\talgorithm\tFLOPs\tcompulsory\tbound(S)\tbound(GPU)\t"
-                       "dominant\tFLOP/B max\tworkspace\tnote");
+                       "dominant\tFLOP/B max\tworkspace\tbest/bound\tnote");
     }
 
     /* Bounds of every layer first, in parallel (layers are independent); then print in order. */
@@ -201,7 +243,15 @@ int iob_cmd_bound(int argc, char **argv)
     iob_bound *all = calloc(nl ? nl * PER_LAYER : 1, sizeof *all);
     int *nbounds = calloc(nl ? nl * IOB_ALGO_COUNT : 1, sizeof *nbounds);
     iob_error *errs = calloc(nl ? nl : 1, sizeof *errs);
-    if (!all || !nbounds || !errs) {
+    if (dataflow < 0) {
+        dataflow = nl <= 200;
+        if (!dataflow)
+            fprintf(stderr, "%s: %zu layers: best-dataflow ratios left out (--dataflow adds them; "
+                    "about 10 ms per layer)\n", cli.prog, nl);
+    }
+    best_df *dfs = calloc(nl ? 2 * nl : 1, sizeof *dfs);
+    if (!all || !nbounds || !errs || !dfs) {
+        free(dfs);
         free(all), free(nbounds), free(errs);
         iob_error_set(&err, IOB_ENOMEM, "out of memory for %zu layers", nl);
         goto fail;
@@ -219,6 +269,11 @@ int iob_cmd_bound(int argc, char **argv)
             nbounds[li * IOB_ALGO_COUNT + a] = nb;
             used += nb;
         }
+        if (dataflow && algos.on[IOB_ALGO_DIRECT])
+            best_dataflow(&cli.layers.items[li], IOB_ALGO_DIRECT, &cli.machine, &dfs[2 * li]);
+        if (dataflow && algos.on[IOB_ALGO_WINOGRAD])
+            best_dataflow(&cli.layers.items[li], IOB_ALGO_WINOGRAD, &cli.machine,
+                          &dfs[2 * li + 1]);
     }
     for (size_t li = 0; li < nl; li++) {
         const iob_layer *L = &cli.layers.items[li];
@@ -240,19 +295,40 @@ int iob_cmd_bound(int argc, char **argv)
         if (errs[li].code) {
             err = errs[li];
             iob_error_prefix(&err, "layer %s", L->name[0] ? L->name : "(unnamed)");
-            free(all), free(nbounds), free(errs);
+            free(all), free(nbounds), free(errs), free(dfs);
             goto fail;
         }
         const iob_bound *bounds = &all[li * PER_LAYER];
+        const best_df *df = &dfs[2 * li];
         for (int a = 0; a < IOB_ALGO_COUNT; a++) {
             int nb = nbounds[li * IOB_ALGO_COUNT + a];
             for (int i = 0; i < nb; i++, bounds++) {
                 const iob_bound *b = bounds;
+                const best_df *bd = b->applicable ? best_for(b, df) : NULL;
+                double ratio = bd && b->bound_gpu > 0 ? bd->bytes / (b->bound_gpu * b->elem_bytes)
+                                                      : 0;
+                char cfgtext[256] = "";
+                if (bd)
+                    iob_config_format(&bd->cfg, cfgtext, sizeof cfgtext);
                 if (root) {
-                    cJSON_AddItemToArray(jb, bound_json(b));
+                    cJSON *jbound = bound_json(b);
+                    if (bd) {
+                        cJSON *o = cJSON_AddObjectToObject(jbound, "best_dataflow");
+                        cJSON_AddStringToObject(o, "config", cfgtext);
+                        cJSON_AddNumberToObject(o, "predicted_bytes", bd->bytes);
+                        cJSON_AddNumberToObject(o, "ratio", ratio);
+                    } else {
+                        cJSON_AddNullToObject(jbound, "best_dataflow");
+                    }
+                    cJSON_AddItemToArray(jb, jbound);
                 } else if (cli.format == IOB_FMT_CSV) {
                     char bcells[NBOUNDCOLS][160];
                     csv_bound_cells(b, bcells);
+                    if (bd) {
+                        snprintf(bcells[NBOUNDCOLS - 3], 160, "%s", cfgtext);
+                        snprintf(bcells[NBOUNDCOLS - 2], 160, "%.0f", bd->bytes);
+                        snprintf(bcells[NBOUNDCOLS - 1], 160, "%.4g", ratio);
+                    }
                     const char *row[NLAYERCOLS + NBOUNDCOLS];
                     for (int c = 0; c < NLAYERCOLS; c++)
                         row[c] = lcells[c];
@@ -270,11 +346,14 @@ int iob_cmd_bound(int argc, char **argv)
                                  (long long)L->s, (long long)L->stride_h, (long long)L->p,
                                  (long long)L->q);
                     if (!b->applicable) {
-                        iob_table_rowf(&table, "%s\t%s\t-\t-\t-\t-\tn/a\t-\t-\t%s%s%s", lname,
+                        iob_table_rowf(&table, "%s\t%s\t-\t-\t-\t-\tn/a\t-\t-\t-\t%s%s%s", lname,
                                        b->variant, shape, shape[0] ? "; " : "", b->reason);
                     } else {
                         double eb = b->elem_bytes;
-                        iob_table_rowf(&table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3g\t%s\t%s", lname,
+                        char rbuf[32] = "-";
+                        if (bd)
+                            snprintf(rbuf, sizeof rbuf, "%.2fx", ratio);
+                        iob_table_rowf(&table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3g\t%s\t%s\t%s", lname,
                                        b->variant, iob_fmt_count(b->flops, f1, sizeof f1),
                                        iob_fmt_bytes(b->compulsory * eb, f2, sizeof f2),
                                        iob_fmt_bytes(b->bound * eb, f3, sizeof f3),
@@ -284,14 +363,14 @@ int iob_cmd_bound(int argc, char **argv)
                                        b->workspace > 0
                                            ? iob_fmt_bytes(b->workspace * eb, f5, sizeof f5)
                                            : "0",
-                                       shape);
+                                       rbuf, shape);
                     }
                     first = 0;
                 }
             }
         }
     }
-    free(all), free(nbounds), free(errs);
+    free(all), free(nbounds), free(errs), free(dfs);
     if (root) {
         rc = iob_cli_write_json(&cli, root);
         cJSON_Delete(root);

@@ -65,6 +65,8 @@ for b in L["bounds"]:
         assert k in b, k
     if b["applicable"]:
         assert b["bound_bytes_gpu"] >= b["compulsory_bytes"] > 0
+    if b["algo"] == "direct":  # the best dataflow's traffic never beats the bound
+        assert b["best_dataflow"]["ratio"] >= 1 and "algo=direct" in b["best_dataflow"]["config"]
     else:
         assert b["reason"] and b["bound_bytes"] is None
 PY
