@@ -27,6 +27,8 @@ static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_confi
         {"DIRECT_OUT_PITCH", g->out_pitch},   {"DIRECT_OUT_SLOTS", g->out_slots},
         {"DIRECT_OUT_RUNS", g->out_runs},     {"DIRECT_SMEM_FLOATS", g->smem_floats},
         {"DIRECT_WS_PLANE", g->ws_plane},     {"DIRECT_MIN_BLOCKS", res->blocks_per_sm},
+        {"DIRECT_COPY_THREADS", g->copy_threads},
+        {"DIRECT_WS_FILTER", g->ws_filter_bytes / 4},
     };
     for (size_t i = 0; !st && i < sizeof extra / sizeof extra[0]; i++)
         st = iob_launch_define(l, extra[i].name, extra[i].v, err);

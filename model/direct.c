@@ -62,6 +62,7 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
  * through per-axis histograms (tile rows, tile columns, chunks, images), so a prediction costs
  * O(tiles_p + tiles_q + G + a few 8x8 convolutions), never a loop over elements.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,32 +218,13 @@ static int64_t warp_distinct(int threads, int div, int mod)
     return sum;
 }
 
-/* The staged output's pitch: the least multiple of 4 from round4(tile_q) (below + 32) whose
- * warp-wide writes of the thread tiles (first element of each) hit the fewest wavefronts. */
-static int out_pitch_of(const iob_config *cfg, const iob_direct_geom *g)
+/* The staged output's pitch: round4(tile_q), plus 4 when that is a multiple of 32 (rows would
+ * start on one bank). The epilogue writes each output once; its bank conflicts cost little next
+ * to the main loop, so no search. */
+static int out_pitch_of(const iob_config *cfg)
 {
-    int base = (cfg->tile_q + 3) / 4 * 4, best = base, best_wf = 1 << 30;
-    int qstep = g->vec_q ? 4 : g->q_window ? cfg->micro_q : 1;
-    for (int op = base; op < base + 32; op += 4) {
-        int lanes = g->threads < 32 ? g->threads : 32, per_bank[32] = {0}, worst = 1;
-        for (int l = 0; l < lanes; l++) {
-            int tq = l % g->tqt, tp = (l / g->tqt) % g->tpt, tn = (l / (g->tqt * g->tpt)) % g->tn;
-            int tk = l / (g->tqt * g->tpt * g->tn);
-            int kk = g->vec_k ? tk * 4 : tk;
-            int64_t a = (((int64_t)kk * g->tn + tn) * cfg->tile_p + (int64_t)tp * cfg->micro_p) * op +
-                        tq * qstep;
-            int b = (int)(a % 32);
-            if (++per_bank[b] > worst)
-                worst = per_bank[b];
-        }
-        if (worst < best_wf) {
-            best_wf = worst;
-            best = op;
-        }
-        if (best_wf == 1)
-            break;
-    }
-    return best;
+    int base = (cfg->tile_q + 3) / 4 * 4;
+    return base % 32 ? base : base + 4;
 }
 
 void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_geom *g)
@@ -280,9 +262,11 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
      * the per-row count would be wrong. The copy walk (image fastest, then channel, then row)
      * puts such rows d rows apart; in_slots * (d - 1) >= 31 keeps them 32 slots apart, out of
      * any one instruction. */
+    /* the widest tile: the first two, the last two, or any tile between them (all as wide as
+     * the first tile that starts in the image) */
     int64_t max_width = 0;
-    for (int64_t q0 = 0; q0 < L->q; q0 += cfg->tile_q) {
-        int64_t w0 = q0 * L->stride_w - L->pad_left;
+    for (int64_t t = 0; t < g->tiles_q; t = t == 2 && g->tiles_q > 4 ? g->tiles_q - 2 : t + 1) {
+        int64_t q0 = t * cfg->tile_q, w0 = q0 * L->stride_w - L->pad_left;
         int64_t tq = iob_min64(cfg->tile_q, L->q - q0);
         int64_t hi = iob_min64(w0 + (tq - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1, L->w);
         int64_t width = hi - iob_max64(w0, 0);
@@ -314,6 +298,7 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
      * R*S*tkp is */
     g->f_e8 = (L->r * L->s * g->tkp) % 8 == 0 ? 0 : -1;
     g->f_slots = (int)round_up(g->f_pieces + (g->f_e8 == 0 ? 0 : 1), 2);
+    /* a multiple of in_slots where possible, so a thread keeps its slot (set below) */
     g->copy_threads = g->threads / 2 * 2;
     g->store_threads = g->threads / 8 * 8;
     g->vec_q = g->in_shift == 0 && L->s == 1 && L->stride_w == 1 && cfg->micro_q % 4 == 0;
@@ -339,6 +324,8 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
         g->wavefronts_in = g->q_window ? ww : ws;
         g->x_distinct = g->q_window ? xw : xs;
     }
+    if (g->threads >= g->in_slots)
+        g->copy_threads = g->threads / g->in_slots * g->in_slots;
     g->in_stage_floats = (int64_t)cfg->tile_c * g->tn * g->ih * g->iw_pitch;
     g->stage_floats = g->in_stage_floats + g->f_stage_floats;
     /* outputs: runs as long as the tile spans the output's rows, planes and channels */
@@ -376,14 +363,12 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     if (d < INT32_MAX && d >= 2)
         g->out_slots = (int)iob_max64(g->out_slots,
                                       iob_ceil_div(31, (d - 1) * (g->out_vec ? 2 : 8)));
-    g->out_pitch = out_pitch_of(cfg, g);
+    g->out_pitch = out_pitch_of(cfg);
     g->out_floats = (int64_t)cfg->tile_k * g->tn * cfg->tile_p * g->out_pitch;
     g->smem_floats = (int64_t)cfg->stages * g->stage_floats;
     if (g->out_floats > g->smem_floats)
         g->smem_floats = g->out_floats;
     g->smem_bytes = g->smem_floats * 4;
-    g->warp_k_bases = warp_distinct(g->threads, g->tqt * g->tpt * g->tn, g->tkt);
-    g->warp_x_bases = warp_distinct(g->threads, 1, g->tqt * g->tpt * g->tn);
     g->c_unroll = iob_direct_c_unroll(cfg, L, g);
     g->elems_out = L->n * L->k * L->p * L->q;
     g->ws_plane = round_up(g->elems_out, 32);
@@ -992,16 +977,56 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
 
 /* ---- predicted traffic and time -------------------------------------------------------- */
 
-/* L2 bandwidth when the machine table has no figure: twice the DRAM bandwidth (an assumption
- * until measured; docs/model.md), and the SM's own port, 64 bytes per clock. */
-#define L2_BW_PER_DRAM 2.0
-#define L2_BYTES_PER_CLOCK_PER_SM 64.0
-#define LAUNCH_S 2.5e-6       /* per kernel launch, back to back on one stream */
-#define WARPS_TO_HIDE_LATENCY 8 /* resident warps per SM below which issue stalls (heuristic) */
-#define MEM_LATENCY_CYCLES 600.0 /* a stage's cp.async round trip through L2 (heuristic) */
-#define COPY_INSTR 16.0          /* instructions per cp.async with its address and bounds
-                                    arithmetic (read off the SASS of direct.cu, sm_90) */
-#define STAGE_INSTR 40.0         /* barrier, wait_group and loop bookkeeping per stage */
+/* Instructions of the kernel's parts a thread issues, read off the SASS of direct.cu (CUDA 13.0,
+ * sm_90; docs/model.md, "Time model"): per input copy slot (index arithmetic of
+ * direct_map.cuh, the cp.async), per filter copy slot, per store slot, per (c, r) iteration of the
+ * inner loop beyond its LDS and FFMA, per stage (wait, barrier, commit, loop), per block. */
+#define INSTR_IN_SLOT 55.0
+#define INSTR_F_SLOT 13.0
+#define INSTR_STORE_SLOT 30.0
+#define INSTR_CR 4.0
+#define INSTR_STAGE 40.0
+#define INSTR_BLOCK 80.0
+#define INSTR_FIX_ROW 20.0
+
+void iob_direct_time_features_get(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                  const iob_resources *res, const iob_direct_geom *g,
+                                  iob_direct_time_features *f)
+{
+    memset(f, 0, sizeof *f);
+    int64_t tc = cfg->tile_c, acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
+    f->per_sm_blocks = (double)iob_ceil_div(g->grid_blocks, m->sm_count);
+    f->resident = f->per_sm_blocks < res->blocks_per_sm ? f->per_sm_blocks : res->blocks_per_sm;
+    f->warps = (g->threads + 31) / 32;
+    f->chunks = (double)g->chunks / cfg->split_c;
+    f->stages = cfg->stages;
+    /* per (c, r): the filter values (LDS.128 with vec_k) and the patch words (LDS.128 with
+     * vec_q; else one LDS a word: the compiler merges some, an upper count) */
+    double lds_cr = L->s * (g->vec_k ? cfg->micro_k / 4.0 : cfg->micro_k) +
+                    cfg->micro_p * (g->vec_q ? g->x_distinct / 4.0 : g->x_distinct);
+    double in_slots = ceil((double)tc * g->tn * g->ih * g->in_slots / g->copy_threads);
+    double f_slots = ceil((double)g->f_slots / g->copy_threads);
+    f->instr_stage = (double)(tc * L->r * L->s * acc) + (double)(tc * L->r) * (lds_cr + INSTR_CR) +
+                     in_slots * INSTR_IN_SLOT + f_slots * INSTR_F_SLOT + INSTR_STAGE;
+    if (g->left_fix)
+        f->instr_stage += ceil((double)tc * g->tn * g->ih / g->threads) * INSTR_FIX_ROW +
+                          INSTR_STAGE / 2;
+    double store_slots = ceil((double)g->out_runs * g->out_slots * (g->out_vec ? 2 : 8) /
+                              g->store_threads);
+    int vec_out = g->vec_q || (g->q_window && cfg->micro_q % 4 == 0);
+    f->instr_block = INSTR_BLOCK + (vec_out ? acc / 4.0 : (double)acc) +
+                     store_slots * INSTR_STORE_SLOT;
+    /* shared-memory wavefronts: the patch reads x their conflict degree, the filter reads (an
+     * LDS.128 is served a quarter warp per wavefront), the copies (32 words a wavefront); the
+     * staged output written and read once */
+    double wf_cr = cfg->micro_p * (g->vec_q ? g->x_distinct / 4.0 : g->x_distinct) *
+                       g->wavefronts_in +
+                   (double)(L->s * cfg->micro_k);
+    f->wavefronts_stage = wf_cr * f->warps * (double)(tc * L->r) +
+                          (double)(tc * g->tn * g->ih * g->iw_copy + g->f_stage_floats) / 32.0;
+    f->wavefronts_block = 2.0 * (double)cfg->tile_k * g->tn * cfg->tile_p * cfg->tile_q / 32.0;
+    f->kernels = res->kernels;
+}
 
 static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                  const iob_resources *res, iob_traffic *t, iob_error *err)
@@ -1028,8 +1053,10 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
      * every STS. Main loop, per (c, r): a warp's filter loads (S*micro_k words per lane) have
      * warp_k_bases distinct lane addresses, its patch loads (micro_p*x_distinct words)
      * warp_x_bases. */
-    double lds_cr = 4.0 * ((double)g.warp_k_bases * (double)(L->s * cfg->micro_k) +
-                           (double)g.warp_x_bases * (double)(cfg->micro_p * g.x_distinct));
+    double warp_k_bases = (double)warp_distinct(g.threads, g.tqt * g.tpt * g.tn, g.tkt);
+    double warp_x_bases = (double)warp_distinct(g.threads, 1, g.tqt * g.tpt * g.tn);
+    double lds_cr = 4.0 * (warp_k_bases * (double)(L->s * cfg->micro_k) +
+                           warp_x_bases * (double)(cfg->micro_p * g.x_distinct));
     /* the largest counts below: refuse layers where they pass 2^63 */
     if ((double)c.block_chunks * (double)(tc * L->r) * lds_cr > 9.2e18 ||
         (double)c.block_chunks * (double)(tc * RS) * cfg->tile_k * g.tn * cfg->tile_p *
@@ -1078,70 +1105,33 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
     t->dram_read_bytes += ws_b;
     t->dram_write_bytes += ws_b;
 
-    /* Time (docs/model.md): the busiest SM runs ceil(blocks / SMs) blocks, bps at a time. */
-    int warps = (g.threads + 31) / 32;
-    double clock = m->smem_bw_per_sm / 128.0;
-    double per_sm_blocks = (double)iob_ceil_div(g.grid_blocks, m->sm_count);
-    double resident = per_sm_blocks < res->blocks_per_sm ? per_sm_blocks : res->blocks_per_sm;
-    double active_sms = g.grid_blocks < m->sm_count ? (double)g.grid_blocks : m->sm_count;
-    /* Issue: per thread and stage, FFMAs against everything else the thread issues (the
-     * loop's LDS, the copy's cp.async with their address arithmetic, the barrier and pipeline
-     * bookkeeping), relative to an SGEMM's 8x8 tile (64 FFMA per 4 LDS.128 and 2 others), the
-     * mix that reaches fp32_measured. */
-    double instr_in = g.vec_q ? g.x_distinct / 4.0 : g.x_distinct;
-    double instr_f = g.vec_k ? cfg->micro_k / 4.0 : cfg->micro_k;
-    double ffma_st = (double)(tc * RS * cfg->micro_k * cfg->micro_p * cfg->micro_q);
-    double lds_st = (double)(tc * L->r) * (cfg->micro_p * instr_in + L->s * instr_f);
-    double copies = ((double)tc * g.tn * g.ih * g.in_slots + g.f_slots) / g.copy_threads;
-    double issue = ffma_st / (ffma_st + lds_st + COPY_INSTR * copies + STAGE_INSTR) / (64.0 / 70.0);
-    if (issue > 1)
-        issue = 1;
-    /* Latency: a stage's loads take MEM_LATENCY_CYCLES; they hide behind the compute of the
-     * other resident blocks and, with stages > 1, of this block's stages already loaded.
-     * Below WARPS_TO_HIDE_LATENCY resident warps the FFMA and LDS latencies show too. */
-    double tc_cycles = ffma_st * g.threads / 128.0; /* a stage's FFMAs alone on an SM */
-    /* one stage: a block waits for each load, others fill in; more stages: a block's
-     * stages - 1 loaded chunks cover the latency of the one in flight */
-    double lat = cfg->stages == 1
-                     ? resident * tc_cycles / (tc_cycles + MEM_LATENCY_CYCLES)
-                     : resident * (cfg->stages - 1) * tc_cycles / MEM_LATENCY_CYCLES;
-    double lat_warps = resident * warps / WARPS_TO_HIDE_LATENCY;
-    if (lat_warps < lat)
-        lat = lat_warps;
-    if (lat > 1)
-        lat = 1;
-    double rate_sm = iob_machine_fp32_rate(m) / m->sm_count * issue * lat;
-    double block_flops = 2.0 * (double)t->ffma / (double)g.grid_blocks;
-    t->time_flop_s = per_sm_blocks * block_flops / rate_sm;
-    /* shared memory: wavefronts of the inner loop and of the copies */
-    /* an LDS.128 is served a quarter warp per wavefront (4 per instruction, assumed even for a
-     * broadcast), so the filter costs micro_k wavefronts per tap either way */
-    double wf_cr = (double)cfg->micro_p * instr_in * g.wavefronts_in + (double)(L->s * cfg->micro_k);
-    double block_wf = wf_cr * warps * (double)tc * L->r *
-                          ((double)c.block_chunks / (double)g.grid_blocks) +
-                      (double)(tc * g.tn * g.ih * g.iw_copy + g.f_stage_floats) / 32.0 *
-                          ((double)c.block_chunks / (double)g.grid_blocks);
-    t->time_smem_s = per_sm_blocks * block_wf / clock;
-    double l2_bw = m->l2_bw_peak > 0 ? m->l2_bw_peak : L2_BW_PER_DRAM * iob_machine_dram_bw(m);
-    double l2_bytes = (double)(t->l2_read_bytes + t->l2_write_bytes);
-    double l2_port = active_sms * L2_BYTES_PER_CLOCK_PER_SM * clock;
-    t->time_l2_s = l2_bytes / (l2_bw < l2_port ? l2_bw : l2_port);
-    t->time_dram_s = (t->dram_read_bytes + t->dram_write_bytes) / iob_machine_dram_bw(m);
-    double best = t->time_flop_s;
-    t->time_limiter = lat < 0.5 ? "latency" : "fp32";
-    if (t->time_smem_s > best) {
-        best = t->time_smem_s;
-        t->time_limiter = "smem";
+    /* Time (docs/model.md, "Time model"; model/direct_time.c) */
+    iob_direct_time_features f;
+    iob_direct_time_features_get(L, cfg, m, res, &g, &f);
+    f.l2_bytes = (double)((uint64_t)(c.in_sectors + c.f_sectors + c.out_sectors) * sb);
+    f.stage_l2_bytes = (double)((c.in_sectors + c.f_sectors) * (int64_t)sb) / (double)c.block_chunks;
+    f.dram_bytes = t->dram_read_bytes + t->dram_write_bytes;
+    if (cfg->split_c > 1) {
+        /* the reduction reads the partials (from DRAM: see above) and writes the output */
+        f.reduce_l2_bytes = (double)((uint64_t)(c.red_read + c.red_write) * sb);
+        f.reduce_dram_bytes = ws_b + out_b;
+        f.dram_bytes -= ws_b + out_b;
     }
-    if (t->time_l2_s > best) {
-        best = t->time_l2_s;
+    iob_direct_time_parts parts;
+    iob_direct_time_eval(&f, &iob_direct_time_h100, m, &parts);
+    t->time_s = parts.time_s;
+    t->time_flop_s = parts.issue_s;
+    t->time_l2_s = parts.l2_s;
+    t->time_dram_s = parts.dram_s;
+    t->time_smem_s = 0;
+    t->time_limiter = parts.latency_share > 0.5 ? "latency" : "fp32";
+    double best = parts.issue_s;
+    if (parts.l2_s > best) {
+        best = parts.l2_s;
         t->time_limiter = "l2";
     }
-    if (t->time_dram_s > best) {
-        best = t->time_dram_s;
+    if (parts.dram_s > best)
         t->time_limiter = "dram";
-    }
-    t->time_s = best + LAUNCH_S * res->kernels;
     return IOB_OK;
 }
 

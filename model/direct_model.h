@@ -44,7 +44,8 @@ typedef struct iob_direct_geom {
     int64_t cgp;              /* chunks * tile_c */
     int f_e8;                 /* like in_e8 for the filter slices */
     int f_pieces, f_slots;    /* pieces of a slice (tile_c*R*S*tkp/4), copy slots (even) */
-    int copy_threads;         /* threads rounded down to even */
+    int copy_threads;         /* threads rounded down to a multiple of in_slots (even), or to
+                                 even when there are fewer threads than slots */
     int store_threads;        /* threads rounded down to a multiple of 8 */
     int vec_q;                /* 1: a thread's micro_q columns read with LDS.128 (1x1, stride 1) */
     int vec_k;                /* 1: a thread's micro_k filter values read with LDS.128 */
@@ -67,8 +68,6 @@ typedef struct iob_direct_geom {
     int64_t smem_bytes;       /* smem_floats * 4 */
     int wavefronts_in;        /* shared-memory wavefronts of one warp-wide patch read */
     int x_distinct;           /* distinct patch columns one thread reads per (c, r) */
-    int64_t warp_k_bases;     /* sum over the warps of the distinct tk_idx of their lanes */
-    int64_t warp_x_bases;     /* sum over the warps of the distinct (tn, tp, tq) of their lanes */
     int c_unroll;             /* channels per unrolled step of the kernel's channel loop */
     int64_t elems_out;        /* N*K*P*Q */
     int64_t ws_plane;         /* floats of one split's partial plane: elems_out rounded to 32 */
@@ -118,6 +117,56 @@ double iob_direct_relax_floats(const iob_layer *L, const iob_machine *m, const d
  * optimum (the nearest values below and above on each side). IOB_EINFEASIBLE if none fits. */
 iob_status iob_direct_relaxed(const iob_layer *L, const iob_machine *m, iob_objective obj,
                               iob_config *seed, iob_error *err);
+
+/* The time model (model/direct_time.c, docs/model.md "Time model"): what a config does per SM,
+ * and the machine's constants. */
+typedef struct iob_direct_time_features {
+    double per_sm_blocks;     /* blocks the busiest SM runs: ceil(grid / SMs) */
+    double resident;          /* blocks of an SM at once: min(blocks per SM, per_sm_blocks) */
+    double warps;             /* per block */
+    double chunks;            /* pipeline stages a block walks */
+    double stages;            /* pipeline buffers */
+    double stage_l2_bytes;    /* SM<->L2 bytes one stage of one block reads */
+    double instr_stage;       /* instructions a thread issues per stage */
+    double instr_block;       /* instructions a thread issues once per block (prologue, stores) */
+    double wavefronts_stage;  /* shared-memory wavefronts of a block's stage (loads + copies) */
+    double wavefronts_block;  /* ... once per block (the staged output) */
+    double l2_bytes;          /* SM<->L2 bytes of the main kernel in whole-sector requests */
+    double l2_partial_bytes;  /* ... in sector writes of 4 bytes (v1's stores: every sector
+                                 written in 8 requests; each costs a sector) */
+    double dram_bytes;        /* L2<->DRAM bytes of the main kernel */
+    double reduce_l2_bytes;   /* of the split reduction (0 without a split) */
+    double reduce_dram_bytes;
+    double kernels;           /* launches per run */
+} iob_direct_time_features;
+
+typedef struct iob_direct_time_consts {
+    double ipc;     /* warp instructions an SM issues per cycle (at most 4) */
+    double ipc_warp; /* ... one warp issues per cycle (at most 1): few resident warps issue less */
+    double latency; /* cycles from a stage's copies to their data in shared memory */
+    double l2_bw;   /* SM<->L2 bytes per second in whole-sector requests */
+    double l2_partial_bw; /* ... in partial-sector writes (32 bytes per request) */
+    double launch;  /* seconds per kernel launch */
+} iob_direct_time_consts;
+
+typedef struct iob_direct_time_parts {
+    double time_s, issue_s, l2_s, dram_s, reduce_s;
+    double latency_share; /* share of a stage's period spent waiting for copies */
+} iob_direct_time_parts;
+
+/* The features of a feasible config of the current kernel (traffic fields left 0: the caller
+ * fills them from the prediction). */
+void iob_direct_time_features_get(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                  const iob_resources *res, const iob_direct_geom *g,
+                                  iob_direct_time_features *f);
+
+/* The H100's constants (fitted: docs/model.md). */
+extern const iob_direct_time_consts iob_direct_time_h100;
+
+/* The predicted time in seconds of a config with features f on machine m (parts may be NULL).
+ * Pure arithmetic. */
+double iob_direct_time_eval(const iob_direct_time_features *f, const iob_direct_time_consts *k,
+                            const iob_machine *m, iob_direct_time_parts *parts);
 
 /* The direct dataflow's operations (model/direct.c). */
 struct iob_dataflow_ops;

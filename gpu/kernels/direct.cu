@@ -28,6 +28,11 @@
  * MICRO_K*MICRO_P*MICRO_Q FFMAs. Within one (c, r) the compiler loads a repeated patch address
  * once; across r nothing is kept: the model counts the distinct words per (c, r).
  */
+/* 32-bit element indices when the tensors allow (16 images of margin: a tile of images may run
+ * past N) */
+#if (LAYER_N + 16LL) * LAYER_C * LAYER_H * LAYER_W < 2147483647LL && DIRECT_WS_FILTER < 2147483647LL
+#define DM_INDEX32 1
+#endif
 #include "direct_map.cuh"
 
 #define TN (TILE_N > 1 ? TILE_N : 1)
@@ -52,7 +57,7 @@
 #define F_STAGE (TILE_C * RS * TKP)
 #define STAGE_FLOATS (F_OFF + F_STAGE)
 #define OUT_ELEMS ((long long)LAYER_N * LAYER_K * LAYER_P * LAYER_Q)
-#define COPY_THREADS (THREADS / 2 * 2)
+#define COPY_THREADS DIRECT_COPY_THREADS
 #define STORE_THREADS (THREADS / 8 * 8)
 #define OUT_STAGE (TILE_K * TN * TILE_P * DIRECT_OUT_PITCH)
 /* the layout macros must be the ones the model derives (model/direct.c, iob_direct_geom_get) */
@@ -75,6 +80,9 @@ static_assert(TILE_K % MICRO_K == 0 && TILE_P % MICRO_P == 0 && TILE_Q % MICRO_Q
               "tiles must be multiples of the micro tiles");
 static_assert(STAGES >= 1 && STAGES <= 4, "1 to 4 stages");
 static_assert(THREADS >= 8, "8 threads at least: a store instruction writes whole sectors");
+static_assert(COPY_THREADS % 2 == 0 && COPY_THREADS <= THREADS &&
+                  (COPY_THREADS % DIRECT_IN_SLOTS == 0 || COPY_THREADS == THREADS / 2 * 2),
+              "copy threads: even, a multiple of the row's slots where possible");
 static_assert(DIRECT_OUT_PITCH % 4 == 0 && DIRECT_OUT_PITCH >= TILE_Q, "bad output pitch");
 static_assert(DIRECT_SMEM_FLOATS >= STAGES * STAGE_FLOATS && DIRECT_SMEM_FLOATS >= OUT_STAGE,
               "shared memory must hold the stages and the staged output");
@@ -158,12 +166,12 @@ __device__ __forceinline__ unsigned smem_addr(const void *p)
 }
 
 /* 16-byte cp.async through L2 only (.cg: no L1 allocation, so no reuse between blocks that the
- * model could not count); src_bytes < 16 reads that many and zero-fills the rest, 0 reads
- * nothing. */
-__device__ __forceinline__ void cp_async16(float *dst, const float *src, int src_bytes)
+ * model could not count) to the shared address dst; src_bytes < 16 reads that many and
+ * zero-fills the rest, 0 reads nothing. */
+__device__ __forceinline__ void cp_async16(unsigned dst, const float *src, int src_bytes)
 {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)),
-                 "l"(src), "r"(src_bytes));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+                 "r"(src_bytes));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> __device__ __forceinline__ void cp_async_wait()
@@ -179,18 +187,30 @@ __device__ __forceinline__ void load_stage(const dm_geom *G, const dm_block *B, 
     const int tid = threadIdx.x;
     if (tid >= COPY_THREADS)
         return;
+    const unsigned sbuf = smem_addr(buf);
+#if COPY_THREADS % DIRECT_IN_SLOTS == 0
+    /* e = k * IN_SLOTS + slot with the thread's slot fixed: the same walk, fewer divisions */
+    const int slot = tid % DIRECT_IN_SLOTS;
+#pragma unroll 2
+    for (int k = tid / DIRECT_IN_SLOTS; k < IN_ROWS; k += COPY_THREADS / DIRECT_IN_SLOTS) {
+        const dm_copy cp = dm_in_copy_at(G, B, chunk, k, slot);
+        if (cp.issue)
+            cp_async16(sbuf + 4 * cp.smem, cp.bytes ? in + cp.src : in, cp.bytes);
+    }
+#else
     constexpr int NIN = IN_ROWS * DIRECT_IN_SLOTS;
 #pragma unroll 2
     for (int e = tid; e < NIN; e += COPY_THREADS) {
         const dm_copy cp = dm_in_copy(G, B, chunk, e);
         if (cp.issue)
-            cp_async16(buf + cp.smem, cp.bytes ? in + cp.src : in, cp.bytes);
+            cp_async16(sbuf + 4 * cp.smem, cp.bytes ? in + cp.src : in, cp.bytes);
     }
+#endif
 #pragma unroll 2
     for (int e = tid; e < DIRECT_F_SLOTS; e += COPY_THREADS) {
         const dm_copy cp = dm_f_copy(G, B, chunk, e);
         if (cp.issue)
-            cp_async16(buf + cp.smem, filt + cp.src, 16);
+            cp_async16(sbuf + 4 * cp.smem, filt + cp.src, 16);
     }
 }
 

@@ -14,7 +14,9 @@
  *           Piece i sits at smem row*pitch + 4i. Copy slots count from the sector boundary
  *           at or before A (e8 = (A mod 8) / 4 slots before piece 0), in_slots (even) per row,
  *           so the two halves of a 32-byte sector are adjacent slots: slot e of a stage goes
- *           to thread e % copy_threads (even), and both halves travel in one warp instruction.
+ *           to thread e % copy_threads (even, and a multiple of in_slots where the block has
+ *           that many threads, so that a thread keeps its slot), and both halves travel in one
+ *           warp instruction.
  *           Rows are walked image fastest, then channel, then row (dm_in_walk_row), so that
  *           rows that meet inside a sector in memory never share a copy instruction.
  *           A piece is read (src-size > 0) when its row is in the image and it overlaps the
@@ -42,6 +44,14 @@
 #define DM_FN static __device__ __forceinline__
 #else
 #define DM_FN static inline
+#endif
+/* Element indices into the input and the filter workspace: 64-bit, or 32-bit where the kernel
+ * knows the tensors are smaller than 2^31 elements (DM_INDEX32: a third of the copy loop's
+ * instructions on sm_90). */
+#ifdef DM_INDEX32
+typedef int dm_index;
+#else
+typedef long long dm_index;
 #endif
 #define DM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define DM_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -89,10 +99,10 @@ typedef struct dm_block {
  * fill). */
 typedef struct dm_copy {
     int issue, smem, bytes;
-    long long src;
+    dm_index src;
 } dm_copy;
 
-DM_FN int dm_mod(long long a, int m)
+DM_FN int dm_mod(dm_index a, int m)
 {
     int r = (int)(a % m);
     return r < 0 ? r + m : r;
@@ -123,15 +133,15 @@ DM_FN dm_block dm_block_at(const dm_geom *G, int bx, int by, int bz)
 /* Patch row `row` = (c * tile_n + tn) * ih + y of chunk `chunk` (its place in shared memory):
  * the global index of its column w0 (may lie outside the tensor when the row is not read), its
  * channel within the group, image and input row. */
-DM_FN long long dm_in_row(const dm_geom *G, const dm_block *B, int chunk, int row, int *cc,
-                          int *n, int *h, int *y)
+DM_FN dm_index dm_in_row(const dm_geom *G, const dm_block *B, int chunk, int row, int *cc,
+                         int *n, int *h, int *y)
 {
     *y = row % G->ih;
     int rest = row / G->ih;
     *n = B->n0 + rest % G->tile_n;
     *cc = chunk * G->tile_c + rest / G->tile_n;
     *h = B->h0 + *y;
-    return (((long long)*n * G->c + (long long)B->g * G->cg + *cc) * G->h + *h) * G->w + B->w0;
+    return (((dm_index)*n * G->c + (dm_index)B->g * G->cg + *cc) * G->h + *h) * G->w + B->w0;
 }
 
 /* The patch row copied by slots [k * in_slots, (k+1) * in_slots): the copies walk rows with the
@@ -152,21 +162,22 @@ DM_FN int dm_in_row_read(const dm_geom *G, const dm_block *B, int cc, int n, int
 }
 
 /* d4 of a patch row: where its column w0 sits in shared memory (floats from the row start). */
-DM_FN int dm_in_shift(const dm_geom *G, long long gw)
+DM_FN int dm_in_shift(const dm_geom *G, dm_index gw)
 {
     return G->in_shift >= 0 ? G->in_shift : dm_mod(gw, 4);
 }
 
-/* Copy slot e (0 <= e < tile_c * tile_n * ih * in_slots) of chunk `chunk`'s input patch. */
-DM_FN dm_copy dm_in_copy(const dm_geom *G, const dm_block *B, int chunk, int e)
+/* Copy slot `slot` of walk row k (slot e = k * in_slots + slot of the stage) of chunk `chunk`'s
+ * input patch. */
+DM_FN dm_copy dm_in_copy_at(const dm_geom *G, const dm_block *B, int chunk, int k, int slot)
 {
     dm_copy r;
     r.issue = 0;
     r.smem = 0;
     r.bytes = 0;
     r.src = 0;
-    int row = dm_in_walk_row(G, e / G->in_slots), slot = e % G->in_slots, cc, n, h, y;
-    long long gw = dm_in_row(G, B, chunk, row, &cc, &n, &h, &y);
+    int row = dm_in_walk_row(G, k), cc, n, h, y;
+    dm_index gw = dm_in_row(G, B, chunk, row, &cc, &n, &h, &y);
     int d4 = dm_in_shift(G, gw);
     int e8 = G->in_e8 >= 0 ? G->in_e8 : dm_mod(gw - d4, 8) / 4;
     int piece = slot - e8;
@@ -183,12 +194,18 @@ DM_FN dm_copy dm_in_copy(const dm_geom *G, const dm_block *B, int chunk, int e)
     return r;
 }
 
+/* Copy slot e (0 <= e < tile_c * tile_n * ih * in_slots) of chunk `chunk`'s input patch. */
+DM_FN dm_copy dm_in_copy(const dm_geom *G, const dm_block *B, int chunk, int e)
+{
+    return dm_in_copy_at(G, B, chunk, e / G->in_slots, e % G->in_slots);
+}
+
 /* The left-edge fix-up of patch row `row`: the number of words to zero (0 if none) and the
  * shared-memory offset of the first. Only for blocks with w0 < 0. */
 DM_FN int dm_in_fix(const dm_geom *G, const dm_block *B, int chunk, int row, int *smem)
 {
     int cc, n, h, y;
-    long long gw = dm_in_row(G, B, chunk, row, &cc, &n, &h, &y);
+    dm_index gw = dm_in_row(G, B, chunk, row, &cc, &n, &h, &y);
     if (B->w0 >= 0 || !dm_in_row_read(G, B, cc, n, h, y))
         return 0;
     int m = dm_mod(gw - B->w0, 4); /* (index of image column 0) mod 4 */
@@ -197,10 +214,10 @@ DM_FN int dm_in_fix(const dm_geom *G, const dm_block *B, int chunk, int row, int
 }
 
 /* The filter slice of chunk `chunk`: its first float in the workspace. */
-DM_FN long long dm_f_base(const dm_geom *G, const dm_block *B, int chunk)
+DM_FN dm_index dm_f_base(const dm_geom *G, const dm_block *B, int chunk)
 {
-    return (((long long)B->g * G->tiles_k + B->k0 / G->tile_k) * G->cgp +
-            (long long)chunk * G->tile_c) *
+    return (((dm_index)B->g * G->tiles_k + B->k0 / G->tile_k) * G->cgp +
+            (dm_index)chunk * G->tile_c) *
            G->r * G->s * G->tkp;
 }
 
@@ -208,7 +225,7 @@ DM_FN long long dm_f_base(const dm_geom *G, const dm_block *B, int chunk)
 DM_FN dm_copy dm_f_copy(const dm_geom *G, const dm_block *B, int chunk, int e)
 {
     dm_copy r;
-    long long fb = dm_f_base(G, B, chunk);
+    dm_index fb = dm_f_base(G, B, chunk);
     int piece = e - (G->f_e8 >= 0 ? G->f_e8 : dm_mod(fb, 8) / 4);
     r.issue = piece >= 0 && piece < G->f_pieces;
     r.smem = G->f_off + 4 * piece;
