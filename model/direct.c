@@ -981,9 +981,10 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
  * sm_90; docs/model.md, "Time model"): per input copy slot (index arithmetic of
  * direct_map.cuh, the cp.async), per filter copy slot, per store slot, per (c, r) iteration of the
  * inner loop beyond its LDS and FFMA, per stage (wait, barrier, commit, loop), per block. */
-#define INSTR_IN_SLOT 55.0
-#define INSTR_F_SLOT 13.0
-#define INSTR_STORE_SLOT 30.0
+#define INSTR_IN_SLOT 39.0       /* one shift for every row (vgg16.conv3_2, 128 x 14 x 8) */
+#define INSTR_IN_SLOT_ROW 83.0   /* a shift per row (resnet50.res5.3x3, 7 x 8 x 2 images) */
+#define INSTR_F_SLOT 10.0
+#define INSTR_STORE_SLOT 48.0
 #define INSTR_CR 4.0
 #define INSTR_STAGE 40.0
 #define INSTR_BLOCK 80.0
@@ -1007,7 +1008,9 @@ void iob_direct_time_features_get(const iob_layer *L, const iob_config *cfg, con
     double in_slots = ceil((double)tc * g->tn * g->ih * g->in_slots / g->copy_threads);
     double f_slots = ceil((double)g->f_slots / g->copy_threads);
     f->instr_stage = (double)(tc * L->r * L->s * acc) + (double)(tc * L->r) * (lds_cr + INSTR_CR) +
-                     in_slots * INSTR_IN_SLOT + f_slots * INSTR_F_SLOT + INSTR_STAGE;
+                     in_slots * (g->in_shift >= 0 && g->in_e8 >= 0 ? INSTR_IN_SLOT
+                                                                     : INSTR_IN_SLOT_ROW) +
+                     f_slots * INSTR_F_SLOT + INSTR_STAGE;
     if (g->left_fix)
         f->instr_stage += ceil((double)tc * g->tn * g->ih / g->threads) * INSTR_FIX_ROW +
                           INSTR_STAGE / 2;

@@ -188,7 +188,18 @@ __device__ __forceinline__ void load_stage(const dm_geom *G, const dm_block *B, 
     if (tid >= COPY_THREADS)
         return;
     const unsigned sbuf = smem_addr(buf);
-#if COPY_THREADS % DIRECT_IN_SLOTS == 0
+#if COPY_THREADS % DIRECT_IN_SLOTS == 0 && DIRECT_IN_SHIFT >= 0 && DIRECT_IN_E8 >= 0
+    /* e = k * IN_SLOTS + slot with the thread's slot fixed, and one shift for every row: what
+     * the slot does is worked out once (dm_in_lane_of), a row costs its address */
+    const dm_in_lane ln = dm_in_lane_of(G, B, tid % DIRECT_IN_SLOTS);
+    if (ln.issue) {
+#pragma unroll 2
+        for (int k = tid / DIRECT_IN_SLOTS; k < IN_ROWS; k += COPY_THREADS / DIRECT_IN_SLOTS) {
+            const dm_copy cp = dm_in_copy_lane(G, B, chunk, k, &ln);
+            cp_async16(sbuf + 4 * cp.smem, cp.bytes ? in + cp.src : in, cp.bytes);
+        }
+    }
+#elif COPY_THREADS % DIRECT_IN_SLOTS == 0
     /* e = k * IN_SLOTS + slot with the thread's slot fixed: the same walk, fewer divisions */
     const int slot = tid % DIRECT_IN_SLOTS;
 #pragma unroll 2

@@ -136,10 +136,10 @@ DM_FN dm_block dm_block_at(const dm_geom *G, int bx, int by, int bz)
 DM_FN dm_index dm_in_row(const dm_geom *G, const dm_block *B, int chunk, int row, int *cc,
                          int *n, int *h, int *y)
 {
-    *y = row % G->ih;
-    int rest = row / G->ih;
-    *n = B->n0 + rest % G->tile_n;
-    *cc = chunk * G->tile_c + rest / G->tile_n;
+    unsigned ur = (unsigned)row, rest = ur / (unsigned)G->ih;
+    *y = (int)(ur % (unsigned)G->ih);
+    *n = B->n0 + (int)(rest % (unsigned)G->tile_n);
+    *cc = chunk * G->tile_c + (int)(rest / (unsigned)G->tile_n);
     *h = B->h0 + *y;
     return (((dm_index)*n * G->c + (dm_index)B->g * G->cg + *cc) * G->h + *h) * G->w + B->w0;
 }
@@ -150,14 +150,22 @@ DM_FN dm_index dm_in_row(const dm_geom *G, const dm_block *B, int chunk, int row
  * in_slots large enough, model/direct.c) never share a copy instruction. */
 DM_FN int dm_in_walk_row(const dm_geom *G, int k)
 {
-    int tn = k % G->tile_n, c = (k / G->tile_n) % G->tile_c, y = k / (G->tile_n * G->tile_c);
-    return (c * G->tile_n + tn) * G->ih + y;
+    /* unsigned: divisions by the (compile-time) tile sizes become shifts and multiplies */
+    unsigned uk = (unsigned)k, utn = (unsigned)G->tile_n, utc = (unsigned)G->tile_c;
+    unsigned tn = uk % utn, c = (uk / utn) % utc, y = uk / (utn * utc);
+    return (int)((c * utn + tn) * (unsigned)G->ih + y);
+}
+
+/* 1 if the patch row's channel, image and input row exist (its columns aside). */
+DM_FN int dm_in_row_valid(const dm_geom *G, const dm_block *B, int cc, int n, int h, int y)
+{
+    return cc < G->cg && n < G->n && y < B->ih_v && (unsigned)h < (unsigned)G->h;
 }
 
 /* 1 if the patch row holds image data (else it is all zeros). */
 DM_FN int dm_in_row_read(const dm_geom *G, const dm_block *B, int cc, int n, int h, int y)
 {
-    return cc < G->cg && n < G->n && y < B->ih_v && h >= 0 && h < G->h &&
+    return dm_in_row_valid(G, B, cc, n, h, y) &&
            DM_MAX(B->w0, 0) < DM_MIN(B->w0 + B->iw_v, G->w);
 }
 
@@ -167,10 +175,49 @@ DM_FN int dm_in_shift(const dm_geom *G, dm_index gw)
     return G->in_shift >= 0 ? G->in_shift : dm_mod(gw, 4);
 }
 
+/* What a copy slot does in every row when the shift and e8 are the same for all rows (in_shift
+ * and in_e8 >= 0): its piece, the piece's first image column, whether it overlaps the needed
+ * columns, and the bytes it reads where the row is read. The kernel works it out once per thread
+ * (a thread keeps its slot) rather than per row. */
+typedef struct dm_in_lane {
+    int issue, piece, col, col_ok, bytes;
+} dm_in_lane;
+
+DM_FN dm_in_lane dm_in_lane_of(const dm_geom *G, const dm_block *B, int slot)
+{
+    dm_in_lane ln;
+    ln.piece = slot - G->in_e8;
+    ln.issue = ln.piece >= 0 && ln.piece < G->in_pieces;
+    ln.col = B->w0 - G->in_shift + 4 * ln.piece;
+    int lo = DM_MAX(B->w0, 0), hi = DM_MIN(B->w0 + B->iw_v, G->w);
+    ln.col_ok = lo < hi && ln.col < hi && ln.col + 4 > lo;
+    ln.bytes = 4 * (DM_MIN(ln.col + 4, G->w) - ln.col);
+    return ln;
+}
+
+/* The copy of lane ln (dm_in_lane_of) in walk row k of chunk `chunk`. */
+DM_FN dm_copy dm_in_copy_lane(const dm_geom *G, const dm_block *B, int chunk, int k,
+                              const dm_in_lane *ln)
+{
+    dm_copy r;
+    int row = dm_in_walk_row(G, k), cc, n, h, y;
+    dm_index gw = dm_in_row(G, B, chunk, row, &cc, &n, &h, &y);
+    int read = ln->col_ok && dm_in_row_valid(G, B, cc, n, h, y);
+    r.issue = ln->issue;
+    r.smem = row * G->pitch + 4 * ln->piece;
+    r.src = read ? gw - G->in_shift + 4 * ln->piece : 0;
+    r.bytes = read ? ln->bytes : 0;
+    return r;
+}
+
 /* Copy slot `slot` of walk row k (slot e = k * in_slots + slot of the stage) of chunk `chunk`'s
  * input patch. */
 DM_FN dm_copy dm_in_copy_at(const dm_geom *G, const dm_block *B, int chunk, int k, int slot)
 {
+    if (G->in_shift >= 0 && G->in_e8 >= 0) {
+        dm_in_lane ln = dm_in_lane_of(G, B, slot);
+        return dm_in_copy_lane(G, B, chunk, k, &ln);
+    }
     dm_copy r;
     r.issue = 0;
     r.smem = 0;
