@@ -1157,6 +1157,56 @@ static int side_values(int64_t extent, int whole, int out[24])
     return n;
 }
 
+/* A growable list of configs. */
+typedef struct config_list {
+    iob_config *v;
+    size_t n, cap;
+} config_list;
+
+static int list_push(config_list *l, const iob_config *c)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 4096;
+        iob_config *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *c;
+    return 0;
+}
+
+/* The register tiles and stages of one block tile (tile_k, tile_n, tile_p, tile_q, tile_c,
+ * split_c set in t): register tiles of 8 to 64 outputs (4 for odd tiles, 2 for tiles of fewer
+ * than 256 outputs), no taller than wide, even sides where the tile is even, 32 to 512 threads (8
+ * for small tiles), 1 to 3 stages. */
+static int push_micro(config_list *l, iob_config t)
+{
+    static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
+    int tk = t.tile_k, tp = t.tile_p, tq = t.tile_q, tn = t.tile_n > 1 ? t.tile_n : 1;
+    int odd = tk % 2 || tq % 2, small = tk * tn * tp * tq < 256;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 4; k++) {
+                int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k], acc = mk * mp * mq;
+                if (tk % mk || tp % mp || tq % mq || acc > 64 ||
+                    acc < (small ? 2 : odd ? 4 : 8) || mp > mq || (mk == 1 && tk % 2 == 0) ||
+                    (mq == 1 && tq % 2 == 0))
+                    continue;
+                int threads = (tk / mk) * tn * (tp / mp) * (tq / mq);
+                if ((threads < 32 && !small) || threads < 8 || threads > 512)
+                    continue;
+                t.micro_k = mk;
+                t.micro_p = mp;
+                t.micro_q = mq;
+                for (t.stages = 1; t.stages <= 3; t.stages++)
+                    if (list_push(l, &t))
+                        return -1;
+            }
+    return 0;
+}
+
 static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, iob_config **out,
                                     size_t *count, iob_error *err)
 {
@@ -1180,81 +1230,47 @@ static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, io
     for (int v = cg < 4 ? 1 : 2; v <= 32; v *= 2)
         if (v < 2 * cg)
             tc_v[ntc++] = v;
-    static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
-    size_t cap = 4096, n = 0;
-    iob_config *v = malloc(cap * sizeof *v);
-    if (!v)
-        return iob_error_set(err, IOB_ENOMEM, "out of memory for the config space");
+    config_list l = {0};
+    iob_config t;
+    memset(&t, 0, sizeof t);
+    t.algo = IOB_ALGO_DIRECT;
     for (int a = 0; a < ntk; a++)
         for (int b = 0; b < ntp; b++)
             for (int c = 0; c < ntq; c++)
                 for (int e = 0; e < ntn; e++) {
-                int tk = tk_v[a], tp = tp_v[b], tq = tq_v[c], tnv = tn_v[e], tn = tnv ? tnv : 1;
-                /* at least 16 pixels (or the whole image) and at most 512 per block; rows of at
-                 * least 4 columns (one sector of 8 floats is read by 4 to 8 columns) */
-                if (tn * tp * tq > 512 || tp * tq < (L->p * L->q < 16 ? L->p * L->q : 16) ||
-                    (tq < 4 && L->q >= 4 && L->p * L->q >= 16) ||
-                    (tn > 1 && (tp < L->p || tq < L->q)))
-                    continue;
-                int64_t base = iob_ceil_div(L->p, tp) * iob_ceil_div(L->q, tq) * L->groups *
-                               iob_ceil_div(kg, tk) * iob_ceil_div(L->n, tn);
-                for (int d = 0; d < ntc; d++)
-                    for (int split = 1; split <= 64; split *= 2) {
-                        int64_t chunks = iob_ceil_div(cg, tc_v[d]);
-                        /* split the channels only until one wave of blocks is reached */
-                        if (split > 1 && (split > chunks || base * (split / 2) >= m->sm_count))
-                            break;
-                        for (int i = 0; i < 4; i++)
-                            for (int j = 0; j < 3; j++)
-                                for (int k = 0; k < 4; k++) {
-                                    int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k];
-                                    /* register tiles of 8 to 64 outputs (4 for odd
-                                     * tiles), no taller than wide, even sides where the tile
-                                     * is even, 32 to 512 threads */
-                                    int acc = mk * mp * mq;
-                                    int odd = tk % 2 || tq % 2;
-                                    /* a tile of fewer than 256 outputs (small layers) may
-                                     * have fewer threads and smaller register tiles */
-                                    int small = tk * tn * tp * tq < 256;
-                                    if (tk % mk || tp % mp || tq % mq || acc > 64 ||
-                                        acc < (small ? 2 : odd ? 4 : 8) || mp > mq ||
-                                        (mk == 1 && tk % 2 == 0) || (mq == 1 && tq % 2 == 0))
-                                        continue;
-                                    int threads = (tk / mk) * tn * (tp / mp) * (tq / mq);
-                                    if ((threads < 32 && !small) || threads < 8 ||
-                                        threads > 512)
-                                        continue;
-                                    for (int st = 1; st <= 3; st++) {
-                                        if (n == cap) {
-                                            iob_config *nv = realloc(v, 2 * cap * sizeof *v);
-                                            if (!nv) {
-                                                free(v);
-                                                return iob_error_set(err, IOB_ENOMEM, "out of "
-                                                                     "memory for the config "
-                                                                     "space");
-                                            }
-                                            v = nv;
-                                            cap *= 2;
-                                        }
-                                        iob_config *x = &v[n++];
-                                        memset(x, 0, sizeof *x);
-                                        x->algo = IOB_ALGO_DIRECT;
-                                        x->tile_k = tk;
-                                        x->tile_p = tp;
-                                        x->tile_q = tq;
-                                        x->tile_c = tc_v[d];
-                                        x->micro_k = mk;
-                                        x->micro_p = mp;
-                                        x->micro_q = mq;
-                                        x->stages = st;
-                                        x->split_c = split;
-                                        x->tile_n = tnv;
-                                    }
-                                }
-                    }
-            }
-    *out = v;
-    *count = n;
+                    int tk = tk_v[a], tp = tp_v[b], tq = tq_v[c], tn = tn_v[e] ? tn_v[e] : 1;
+                    /* at least 16 pixels (or the whole image) and at most 512 per block; rows
+                     * of at least 4 columns (one sector of 8 floats is read by 4 to 8 columns);
+                     * several images only in tiles of a whole image */
+                    if (tn * tp * tq > 512 || tp * tq < (L->p * L->q < 16 ? L->p * L->q : 16) ||
+                        (tq < 4 && L->q >= 4 && L->p * L->q >= 16) ||
+                        (tn > 1 && (tp < L->p || tq < L->q)))
+                        continue;
+                    int64_t base = iob_ceil_div(L->p, tp) * iob_ceil_div(L->q, tq) * L->groups *
+                                   iob_ceil_div(kg, tk) * iob_ceil_div(L->n, tn);
+                    t.tile_k = tk;
+                    t.tile_p = tp;
+                    t.tile_q = tq;
+                    t.tile_n = tn_v[e];
+                    for (int d = 0; d < ntc; d++)
+                        for (int split = 1; split <= 64; split *= 2) {
+                            /* split the channels only until one wave of blocks is reached */
+                            if (split > 1 && (split > iob_ceil_div(cg, tc_v[d]) ||
+                                              base * (split / 2) >= m->sm_count))
+                                break;
+                            t.tile_c = tc_v[d];
+                            t.split_c = split;
+                            if (push_micro(&l, t)) {
+                                free(l.v);
+                                return iob_error_set(err, IOB_ENOMEM,
+                                                     "out of memory for the config space");
+                            }
+                        }
+                }
+    if (!l.v && !(l.v = malloc(sizeof *l.v))) /* an empty space is still an allocated array */
+        return iob_error_set(err, IOB_ENOMEM, "out of memory for the config space");
+    *out = l.v;
+    *count = l.n;
     return IOB_OK;
 }
 
