@@ -12,6 +12,9 @@
  *
  *     bench_direct_timefit [VALIDATE.csv [PLANS.csv]]
  *     (defaults: docs/results/device/validate-direct-v1.csv, .../validate-direct-v1-plans.csv)
+ *     bench_direct_timefit --current VALIDATE.csv
+ *     (a sweep of the current kernel, e.g. scripts/device.sh's validate-h100.csv: its features
+ *     from the model, iob_direct_time_features_get, with the measured traffic)
  */
 #include <math.h>
 #include <stdio.h>
@@ -176,6 +179,32 @@ static void features_v1(const iob_layer *L, const iob_config *c, const plan_v1 *
     f->dram_bytes = dram;
 }
 
+/* The current kernel's features, with the measured traffic. */
+static int features_current(const iob_layer *L, const iob_config *c, const iob_record *r,
+                            const iob_machine *m, iob_direct_time_features *f)
+{
+    iob_resources res;
+    iob_direct_geom g;
+    if (iob_dataflow_check(L, c, m, &res, NULL))
+        return -1;
+    iob_direct_geom_get(L, c, &g);
+    iob_direct_time_features_get(L, c, m, &res, &g, f);
+    double l2 = r->meas[IOB_LVL_L2_READ] + r->meas[IOB_LVL_L2_WRITE];
+    double dram = r->meas[IOB_LVL_DRAM_READ] + r->meas[IOB_LVL_DRAM_WRITE];
+    double chunks = (double)g.grid_blocks * f->chunks;
+    if (c->split_c > 1) {
+        double out = 4.0 * (double)g.elems_out, ws = (double)g.ws_partial_bytes;
+        f->reduce_l2_bytes = ws + out;
+        f->reduce_dram_bytes = ws + out;
+        l2 = fmax(l2 - f->reduce_l2_bytes, 0);
+        dram = fmax(dram - f->reduce_dram_bytes, 0);
+    }
+    f->stage_l2_bytes = r->meas[IOB_LVL_L2_READ] / chunks;
+    f->l2_bytes = l2;
+    f->dram_bytes = dram;
+    return 0;
+}
+
 typedef struct fit_data {
     sample *s;
     int n;
@@ -239,6 +268,11 @@ static void report(const char *title, const fit_data *d, const iob_direct_time_c
 
 int main(int argc, char **argv)
 {
+    int current = argc > 1 && !strcmp(argv[1], "--current");
+    if (current) {
+        argv++;
+        argc--;
+    }
     const char *vpath = argc > 1 ? argv[1] : "docs/results/device/validate-direct-v1.csv";
     const char *ppath = argc > 2 ? argv[2] : "docs/results/device/validate-direct-v1-plans.csv";
     iob_error err;
@@ -250,8 +284,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_direct_timefit: %s\n", err.msg);
         return 2;
     }
-    int np = read_plans(ppath, plans, MAX_ROWS), n = 0;
-    if (np <= 0) {
+    int np = current ? 0 : read_plans(ppath, plans, MAX_ROWS), n = 0;
+    if (!current && np <= 0) {
         fprintf(stderr, "bench_direct_timefit: cannot read %s\n", ppath);
         return 2;
     }
@@ -265,13 +299,15 @@ int main(int argc, char **argv)
                 break;
         iob_layer L;
         iob_config c;
-        if (j == np || iob_layer_parse(r->layer_spec, &L, &err) ||
-            iob_config_parse(r->config, &c, &err)) {
+        if ((!current && j == np) || iob_layer_parse(r->layer_spec, &L, &err) ||
+            iob_config_parse(r->config, &c, &err) ||
+            (current && features_current(&L, &c, r, &m, &samples[n].f))) {
             fprintf(stderr, "bench_direct_timefit: no plan for %s %s\n", r->layer, r->config);
             continue;
         }
         snprintf(samples[n].name, sizeof samples[n].name, "%s n=%lld", r->layer, (long long)L.n);
-        features_v1(&L, &c, &plans[j], r, &m, &samples[n].f);
+        if (!current)
+            features_v1(&L, &c, &plans[j], r, &m, &samples[n].f);
         samples[n].meas_s = r->meas[IOB_LVL_TIME] * 1e-3;
         n++;
     }

@@ -274,10 +274,39 @@ static void test_sampled_space(void **state)
     }
 }
 
+/* The best configs by time of the layers scripts/device.sh runs under compute-sanitizer, and of a
+ * small-image layer at batch 4 (several images per block, whole-image runs) */
+static void test_best_configs(void **state)
+{
+    (void)state;
+    static const char *const layers[] = {
+        "name=s1,n=2,c=5,h=9,w=7,k=6,r=3,pad=1",
+        "name=s2,n=1,c=8,h=12,k=8,r=3,stride=2,pad=1,groups=2",
+        "name=s3,n=1,c=3,h=10,k=4,r=5,dil=2,pad_top=0,pad_bottom=3,pad_left=2,pad_right=1",
+        "n=4,c=16,h=7,k=32,r=3,pad=1",
+    };
+    iob_machine m;
+    iob_error err;
+    assert_int_equal(iob_machine_get("h100-sxm", &m, &err), IOB_OK);
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        iob_layer L;
+        iob_config c;
+        char text[256];
+        assert_int_equal(iob_layer_parse(layers[i], &L, &err), IOB_OK);
+        for (int obj = IOB_OBJ_TRAFFIC; obj <= IOB_OBJ_TIME; obj++) {
+            if (iob_dataflow_best(&L, IOB_ALGO_DIRECT, &m, (iob_objective)obj, &c, NULL, &err))
+                fail_msg("%s: %s", layers[i], err.msg);
+            iob_config_format(&c, text, sizeof text);
+            check(layers[i], text);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_paths),
+        cmocka_unit_test(test_best_configs),
         cmocka_unit_test(test_sampled_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
