@@ -1,5 +1,5 @@
 /* host_direct.c - the launch plan of the direct kernel (gpu/kernels/direct.cu): a prep launch that
- * reorders the filter to [G][C/G][R][S][K/G] (WORK1), the main launch (grid, threads, dynamic
+ * reorders the filter to [G][tiles_k][chunks*tile_c][R][S][round4(tile_k)] (WORK1), the main launch (grid, threads, dynamic
  * shared memory from the model's geometry), and for split_c > 1 the reduction of the partial
  * planes (WORK0) into the output. Pure C: built and tested without CUDA. */
 #include <stdio.h>
@@ -16,12 +16,19 @@ static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_confi
         const char *name;
         long long v;
     } extra[] = {
-        {"DIRECT_VEC_IN", g->vec_in},         {"DIRECT_IN_OFF", g->in_off},
-        {"DIRECT_IW_COPY", g->iw_copy},       {"DIRECT_IW_PITCH", g->iw_pitch},
-        {"DIRECT_VEC_F", g->vec_f},           {"DIRECT_VEC_Q", g->vec_q},
+        {"DIRECT_IN_SHIFT", g->in_shift},     {"DIRECT_IN_E8", g->in_e8},
+        {"DIRECT_IN_PIECES", g->in_pieces},   {"DIRECT_IN_SLOTS", g->in_slots},
+        {"DIRECT_IW_PITCH", g->iw_pitch},     {"DIRECT_LEFT_FIX", g->left_fix},
+        {"DIRECT_TKP", g->tkp},               {"DIRECT_F_E8", g->f_e8},
+        {"DIRECT_F_SLOTS", g->f_slots},       {"DIRECT_VEC_Q", g->vec_q},
         {"DIRECT_VEC_K", g->vec_k},           {"DIRECT_STAGE_FLOATS", g->stage_floats},
         {"DIRECT_Q_WINDOW", g->q_window},     {"DIRECT_C_UNROLL", g->c_unroll},
+        {"DIRECT_OUT_RUN", g->out_run},       {"DIRECT_OUT_VEC", g->out_vec},
+        {"DIRECT_OUT_PITCH", g->out_pitch},   {"DIRECT_OUT_SLOTS", g->out_slots},
+        {"DIRECT_OUT_RUNS", g->out_runs},     {"DIRECT_SMEM_FLOATS", g->smem_floats},
         {"DIRECT_WS_PLANE", g->ws_plane},     {"DIRECT_MIN_BLOCKS", res->blocks_per_sm},
+        {"DIRECT_COPY_THREADS", g->copy_threads},
+        {"DIRECT_WS_FILTER", g->ws_filter_bytes / 4},
     };
     for (size_t i = 0; !st && i < sizeof extra / sizeof extra[0]; i++)
         st = iob_launch_define(l, extra[i].name, extra[i].v, err);

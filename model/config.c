@@ -23,6 +23,7 @@ static const iob_config_field fields[] = {
     FIELD(stages, "shared-memory buffers of the load pipeline"),
     FIELD(split_c, "blocks the input channels are split over"),
     FIELD(layout, "tensor layout: 0 = NCHW"),
+    FIELD(tile_n, "images per block (0 or 1: one)"),
 };
 #undef FIELD
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))

@@ -150,6 +150,7 @@ iob_status iob_bound_direct(const iob_layer *L, const iob_bound_opts *opts, iob_
  * through per-axis histograms (tile rows, tile columns, chunks, images), so a prediction costs
  * O(tiles_p + tiles_q + G + a few 8x8 convolutions), never a loop over elements.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,17 +178,20 @@ static int gcd_int(int a, int b)
 static int mod8(int64_t a) { return (int)(((a % 8) + 8) % 8); }
 
 /* Shared-memory wavefronts of one warp-wide read of the input patch: lane l has
- * tq_idx = l % tqt and tp_idx = (l / tqt) % tpt and reads `width` words from
- * tp_idx*row_step + tq_idx*col_step*width. A phase (all 32 lanes for 4-byte reads, 8 lanes for
- * 16-byte reads) takes as many wavefronts as the most distinct words on one of the 32 banks. */
-static int patch_wavefronts(int tpt, int tqt, int64_t row_step, int col_step, int width)
+ * tq_idx = l % tqt, tp_idx = (l / tqt) % tpt, tn_idx = (l / (tqt * tpt)) % tn and reads `width`
+ * words from tn_idx*plane_step + tp_idx*row_step + tq_idx*col_step*width. A phase (all 32 lanes
+ * for 4-byte reads, 8 lanes for 16-byte reads) takes as many wavefronts as the most distinct
+ * words on one of the 32 banks. */
+static int patch_wavefronts(int tn, int tpt, int tqt, int64_t plane_step, int64_t row_step,
+                            int col_step, int width)
 {
     int lanes_per_phase = width == 4 ? 8 : 32, total = 0;
     for (int phase = 0; phase < 32 / lanes_per_phase; phase++) {
         int64_t words[32];
         int n = 0;
         for (int l = phase * lanes_per_phase; l < (phase + 1) * lanes_per_phase; l++) {
-            int64_t a = (int64_t)((l / tqt) % tpt) * row_step + (int64_t)(l % tqt) * col_step * width;
+            int64_t a = (int64_t)((l / (tqt * tpt)) % tn) * plane_step +
+                        (int64_t)((l / tqt) % tpt) * row_step + (int64_t)(l % tqt) * col_step * width;
             for (int w = 0; w < width; w++) {
                 int dup = 0;
                 for (int i = 0; i < n && !dup; i++)
@@ -244,45 +248,71 @@ static int distinct_offsets(int mq, int64_t a, int64_t S, int64_t d)
     return n;
 }
 
-/* The patch pitch: the least of iw_copy .. iw_copy+31 (steps of 4 with 16-byte copies) whose
- * warp-wide reads take the fewest wavefronts (the rows of a warp's lanes spread over the banks).
- * Remembered per thread for the last few hundred shapes: the enumeration asks again and again. */
+/* The patch pitch: the least of iw_copy, iw_copy + 4, ... (below iw_copy + 32) whose warp-wide
+ * reads take the fewest wavefronts (the rows of a warp's lanes spread over the banks).
+ * Remembered per thread for the last few thousand shapes: the enumeration asks again and again. */
 typedef struct pitch_key {
-    int tpt, tqt, row_unit, iw_copy, step, col, width, pitch, wf;
+    int tn, tpt, tqt, row_unit, ih, iw_copy, col, width, pitch, wf;
 } pitch_key;
 #define PITCH_CACHE 4096
 static _Thread_local pitch_key pitch_cache[PITCH_CACHE];
 
-static void choose_pitch(int tpt, int tqt, int64_t row_unit, int iw_copy, int step, int col,
+static void choose_pitch(int tn, int tpt, int tqt, int64_t row_unit, int ih, int iw_copy, int col,
                          int width, int *pitch_out, int *wf_out)
 {
     uint64_t x = ((uint64_t)tpt << 48) ^ ((uint64_t)tqt << 36) ^ ((uint64_t)row_unit << 24) ^
-                 ((uint64_t)iw_copy << 8) ^ ((uint64_t)step << 4) ^ ((uint64_t)col << 2) ^
-                 (uint64_t)width ^ ((uint64_t)col << 56);
+                 ((uint64_t)iw_copy << 8) ^ ((uint64_t)tn << 4) ^ ((uint64_t)col << 2) ^
+                 (uint64_t)width ^ ((uint64_t)col << 56) ^ ((uint64_t)ih << 40);
     x ^= x >> 29;
     x *= 0xbf58476d1ce4e5b9ull;
     x ^= x >> 32;
     unsigned h = (unsigned)(x % PITCH_CACHE);
     pitch_key *e = &pitch_cache[h];
-    if (e->tpt == tpt && e->tqt == tqt && e->row_unit == row_unit && e->iw_copy == iw_copy &&
-        e->step == step && e->col == col && e->width == width) {
+    if (e->tn == tn && e->tpt == tpt && e->tqt == tqt && e->row_unit == row_unit && e->ih == ih &&
+        e->iw_copy == iw_copy && e->col == col && e->width == width) {
         *pitch_out = e->pitch;
         *wf_out = e->wf;
         return;
     }
     /* reading one row only is the least any pitch can do */
-    int least = patch_wavefronts(1, tqt, 0, col, width), best_wf = 1 << 30, best = iw_copy;
-    for (int pitch = iw_copy; pitch < iw_copy + 32 && best_wf > least; pitch += step) {
-        int wf = tpt == 1 || tqt >= 32 ? least
-                                       : patch_wavefronts(tpt, tqt, row_unit * pitch, col, width);
+    int least = patch_wavefronts(1, 1, tqt, 0, 0, col, width), best_wf = 1 << 30, best = iw_copy;
+    for (int pitch = iw_copy; pitch < iw_copy + 32 && best_wf > least; pitch += 4) {
+        int wf = (tpt == 1 && tn == 1) || tqt >= 32
+                     ? least
+                     : patch_wavefronts(tn, tpt, tqt, (int64_t)ih * pitch, row_unit * pitch, col,
+                                        width);
         if (wf < best_wf) {
             best_wf = wf;
             best = pitch;
         }
     }
-    *e = (pitch_key){tpt, tqt, (int)row_unit, iw_copy, step, col, width, best, best_wf};
+    *e = (pitch_key){tn, tpt, tqt, (int)row_unit, ih, iw_copy, col, width, best, best_wf};
     *pitch_out = best;
     *wf_out = best_wf;
+}
+
+/* Sum over the warps of a block of the distinct values of (tid / div) % mod among their lanes:
+ * the distinct filter bases (div = tqt*tpt*tn, mod = tkt) or patch bases (div 1, mod
+ * tqt*tpt*tn) a warp-wide LDS reads. */
+static int64_t warp_distinct(int threads, int div, int mod)
+{
+    int64_t sum = 0;
+    for (int w0 = 0; w0 < threads; w0 += 32) {
+        int w1 = w0 + 32 < threads ? w0 + 32 : threads;
+        /* values taken by consecutive tids form runs of `div`; a warp spans few of them */
+        int first = w0 / div, last = (w1 - 1) / div, span = last - first + 1;
+        sum += span >= mod ? mod : span;
+    }
+    return sum;
+}
+
+/* The staged output's pitch: round4(tile_q), plus 4 when that is a multiple of 32 (rows would
+ * start on one bank). The epilogue writes each output once; its bank conflicts cost little next
+ * to the main loop, so no search. */
+static int out_pitch_of(const iob_config *cfg)
+{
+    int base = (cfg->tile_q + 3) / 4 * 4;
+    return base % 32 ? base : base + 4;
 }
 
 void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_geom *g)
@@ -290,32 +320,80 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
     memset(g, 0, sizeof *g);
     g->cg = L->c / L->groups;
     g->kg = L->k / L->groups;
+    g->tn = cfg->tile_n > 1 ? cfg->tile_n : 1;
     g->tiles_p = iob_ceil_div(L->p, cfg->tile_p);
     g->tiles_q = iob_ceil_div(L->q, cfg->tile_q);
     g->tiles_k = iob_ceil_div(g->kg, cfg->tile_k);
+    g->tiles_n = iob_ceil_div(L->n, g->tn);
     g->chunks = iob_ceil_div(g->cg, cfg->tile_c);
     g->chunks_per_split = iob_ceil_div(g->chunks, cfg->split_c);
     g->grid[0] = g->tiles_p * g->tiles_q;
     g->grid[1] = L->groups * g->tiles_k;
-    g->grid[2] = L->n * cfg->split_c;
+    g->grid[2] = g->tiles_n * cfg->split_c;
     g->grid_blocks = g->grid[0] * g->grid[1] * g->grid[2];
     g->tkt = cfg->tile_k / cfg->micro_k;
     g->tpt = cfg->tile_p / cfg->micro_p;
     g->tqt = cfg->tile_q / cfg->micro_q;
-    g->threads = g->tkt * g->tpt * g->tqt;
+    g->threads = g->tkt * g->tn * g->tpt * g->tqt;
     g->ih = (int)((cfg->tile_p - 1) * L->stride_h + (L->r - 1) * L->dil_h + 1);
     g->iw = (int)((cfg->tile_q - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1);
-    g->vec_in = L->w % 4 == 0 && (cfg->tile_q * L->stride_w) % 4 == 0;
-    g->in_off = g->vec_in ? mod8(-L->pad_left) % 4 : 0;
-    g->iw_copy = g->vec_in ? (int)round_up(g->in_off + g->iw, 4) : g->iw;
-    g->vec_f = g->kg % 4 == 0 && cfg->tile_k % 4 == 0;
-    g->vec_q = g->vec_in && L->s == 1 && L->stride_w == 1 && cfg->micro_q % 4 == 0 &&
-               g->in_off == 0;
+    /* input pieces: a constant shift when every row's w0 has one residue modulo 4, and a
+     * constant e8 when it has one modulo 8 */
+    int const4 = L->w % 4 == 0 && (cfg->tile_q * L->stride_w) % 4 == 0;
+    int const8 = L->w % 8 == 0 && (cfg->tile_q * L->stride_w) % 8 == 0;
+    g->in_shift = const4 ? mod8(-L->pad_left) % 4 : -1;
+    g->in_e8 = const8 ? mod8(-L->pad_left) / 4 : -1;
+    g->in_pieces = (int)iob_ceil_div((const4 ? g->in_shift : 3) + g->iw, 4);
+    g->in_slots = (int)round_up(g->in_pieces + (g->in_e8 == 0 ? 0 : 1), 2);
+    /* Rows next to each other in memory may share a sector when a tile's needed columns come
+     * within 7 floats of the width; one warp instruction would then read it once for both, and
+     * the per-row count would be wrong. The copy walk (image fastest, then channel, then row)
+     * puts such rows d rows apart; in_slots * (d - 1) >= 31 keeps them 32 slots apart, out of
+     * any one instruction. */
+    /* the widest tile: the first two, the last two, or any tile between them (all as wide as
+     * the first tile that starts in the image) */
+    int64_t max_width = 0;
+    for (int64_t t = 0; t < g->tiles_q; t = t == 2 && g->tiles_q > 4 ? g->tiles_q - 2 : t + 1) {
+        int64_t q0 = t * cfg->tile_q, w0 = q0 * L->stride_w - L->pad_left;
+        int64_t tq = iob_min64(cfg->tile_q, L->q - q0);
+        int64_t hi = iob_min64(w0 + (tq - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1, L->w);
+        int64_t width = hi - iob_max64(w0, 0);
+        if (width > max_width)
+            max_width = width;
+    }
+    g->in_share = L->w - max_width <= 6;
+    if (g->in_share) {
+        int64_t tc = cfg->tile_c, tn = g->tn, d = INT32_MAX;
+        if (g->ih >= 2)
+            d = tc * tn; /* rows y, y+1 of one channel */
+        if (tc >= 2) {
+            int64_t dp = ((int64_t)(g->ih - 1) * tc - 1) * tn; /* channel c's last, c+1's first */
+            d = iob_min64(d, dp < 0 ? -dp : dp);
+        }
+        if (tn >= 2 && L->c == 1) /* image n's last row, n+1's first */
+            d = iob_min64(d, (int64_t)(g->ih - 1) * tc * tn - 1 > 1 ? (g->ih - 1) * tc * tn - 1 : 1);
+        g->in_share_dist = (int)iob_min64(d, INT32_MAX);
+        if (d >= 2)
+            g->in_slots = (int)iob_max64(g->in_slots, round_up(iob_ceil_div(31, d - 1), 2));
+    }
+    g->iw_copy = 4 * g->in_pieces;
+    g->left_fix = L->w % 4 != 0 && L->pad_left > 0;
+    g->tkp = (int)round_up(cfg->tile_k, 4);
+    g->cgp = g->chunks * cfg->tile_c;
+    g->f_stage_floats = (int64_t)cfg->tile_c * L->r * L->s * g->tkp;
+    g->f_pieces = (int)(g->f_stage_floats / 4);
+    /* slice starts: ((g*tiles_k + kt)*cgp + chunk*tile_c)*R*S*tkp, all multiples of 8 when
+     * R*S*tkp is */
+    g->f_e8 = (L->r * L->s * g->tkp) % 8 == 0 ? 0 : -1;
+    g->f_slots = (int)round_up(g->f_pieces + (g->f_e8 == 0 ? 0 : 1), 2);
+    /* a multiple of in_slots where possible, so a thread keeps its slot (set below) */
+    g->copy_threads = g->threads / 2 * 2;
+    g->store_threads = g->threads / 8 * 8;
+    g->vec_q = g->in_shift == 0 && L->s == 1 && L->stride_w == 1 && cfg->micro_q % 4 == 0;
     g->vec_k = cfg->micro_k % 4 == 0;
-    int step = g->vec_in ? 4 : 1;
     int64_t row_unit = (int64_t)cfg->micro_p * L->stride_h;
     if (g->vec_q) {
-        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step, 1, 4, &g->iw_pitch,
+        choose_pitch(g->tn, g->tpt, g->tqt, row_unit, g->ih, g->iw_copy, 1, 4, &g->iw_pitch,
                      &g->wavefronts_in);
         g->x_distinct = cfg->micro_q;
     } else {
@@ -325,24 +403,125 @@ void iob_direct_geom_get(const iob_layer *L, const iob_config *cfg, iob_direct_g
         int xs = distinct_offsets(cfg->micro_q, (int64_t)g->tqt * L->stride_w, L->s, L->dil_w);
         int xw = distinct_offsets(cfg->micro_q, L->stride_w, L->s, L->dil_w);
         int ps, pw, ws, ww;
-        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step, (int)L->stride_w, 1, &ps, &ws);
-        choose_pitch(g->tpt, g->tqt, row_unit, g->iw_copy, step,
+        choose_pitch(g->tn, g->tpt, g->tqt, row_unit, g->ih, g->iw_copy, (int)L->stride_w, 1, &ps,
+                     &ws);
+        choose_pitch(g->tn, g->tpt, g->tqt, row_unit, g->ih, g->iw_copy,
                      cfg->micro_q * (int)L->stride_w, 1, &pw, &ww);
         g->q_window = cfg->micro_q > 1 && xw * ww < xs * ws;
         g->iw_pitch = g->q_window ? pw : ps;
         g->wavefronts_in = g->q_window ? ww : ws;
         g->x_distinct = g->q_window ? xw : xs;
     }
-    g->in_stage_floats = (int64_t)cfg->tile_c * g->ih * g->iw_pitch;
-    g->f_stage_floats = (int64_t)cfg->tile_c * L->r * L->s * cfg->tile_k;
-    g->f_off = round_up(g->in_stage_floats, 4);
-    g->stage_floats = round_up(g->f_off + g->f_stage_floats, 4);
-    g->smem_bytes = (int64_t)cfg->stages * g->stage_floats * 4;
+    if (g->threads >= g->in_slots)
+        g->copy_threads = g->threads / g->in_slots * g->in_slots;
+    g->in_stage_floats = (int64_t)cfg->tile_c * g->tn * g->ih * g->iw_pitch;
+    g->stage_floats = g->in_stage_floats + g->f_stage_floats;
+    /* outputs: runs as long as the tile spans the output's rows, planes and channels */
+    int span_q = cfg->tile_q >= L->q, span_p = span_q && cfg->tile_p >= L->p;
+    g->out_run = !span_q ? 0 : !span_p ? 1 : cfg->tile_k >= g->kg && L->groups == 1 ? 3 : 2;
+    g->out_vec = L->q % 4 == 0 && (cfg->tile_q % 4 == 0 || span_q);
+    int64_t PQ = L->p * L->q, tk_max = iob_min64(cfg->tile_k, g->kg);
+    int64_t run_len = g->out_run == 0   ? iob_min64(cfg->tile_q, L->q)
+                      : g->out_run == 1 ? iob_min64(cfg->tile_p, L->p) * L->q
+                      : g->out_run == 2 ? tk_max * PQ
+                                        : (int64_t)g->tn * tk_max * PQ;
+    g->out_slots = (int)((run_len + 14) / 8); /* sectors of a run at the worst residue */
+    g->out_runs = g->out_run == 0   ? cfg->tile_k * g->tn * cfg->tile_p
+                  : g->out_run == 1 ? cfg->tile_k * g->tn
+                  : g->out_run == 2 ? g->tn
+                                    : 1;
+    /* runs of one block that meet inside a sector (gap of at most 6 floats) must not share a
+     * store instruction: the walk puts them d runs apart, and out_slots * (8 or 2) * (d - 1)
+     * >= 31 keeps them 32 lanes apart */
+    int64_t min_tq = L->q - (g->tiles_q - 1) * cfg->tile_q, min_tp = L->p - (g->tiles_p - 1) * cfg->tile_p;
+    int64_t d = INT32_MAX;
+    if (g->out_run == 0 && L->q - min_tq <= 6) {
+        if (cfg->tile_p >= 2)
+            d = (int64_t)cfg->tile_k * g->tn; /* rows p, p+1 of one plane */
+        if (cfg->tile_p >= L->p && (cfg->tile_k >= 2 || g->tn >= 2)) /* plane k's last row,
+                                                                          k+1's first */
+            d = iob_min64(d, iob_max64((int64_t)(cfg->tile_p - 1) * g->tn * cfg->tile_k - 1, 1));
+    } else if (g->out_run == 1 && (L->p - min_tp) * L->q <= 6 && cfg->tile_k >= 2) {
+        d = g->tn; /* planes k, k+1 */
+    } else if (g->out_run == 2 && tk_max >= g->kg && L->groups == 1 && g->tn >= 2 &&
+               (g->kg * PQ) % 8) {
+        d = 1; /* cannot happen: such tiles are one run (3) */
+    }
+    g->out_share_dist = (int)iob_min64(d, INT32_MAX);
+    if (d < INT32_MAX && d >= 2)
+        g->out_slots = (int)iob_max64(g->out_slots,
+                                      iob_ceil_div(31, (d - 1) * (g->out_vec ? 2 : 8)));
+    g->out_pitch = out_pitch_of(cfg);
+    g->out_floats = (int64_t)cfg->tile_k * g->tn * cfg->tile_p * g->out_pitch;
+    g->smem_floats = (int64_t)cfg->stages * g->stage_floats;
+    if (g->out_floats > g->smem_floats)
+        g->smem_floats = g->out_floats;
+    g->smem_bytes = g->smem_floats * 4;
     g->c_unroll = iob_direct_c_unroll(cfg, L, g);
     g->elems_out = L->n * L->k * L->p * L->q;
     g->ws_plane = round_up(g->elems_out, 32);
     g->ws_partial_bytes = cfg->split_c > 1 ? (int64_t)cfg->split_c * g->ws_plane * 4 : 0;
-    g->ws_filter_bytes = L->k * g->cg * L->r * L->s * 4;
+    g->ws_filter_bytes = L->groups * g->tiles_k * g->cgp * L->r * L->s * g->tkp * 4;
+}
+
+void iob_direct_map_fill(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g,
+                         dm_geom *m)
+{
+    memset(m, 0, sizeof *m);
+    m->n = (int)L->n;
+    m->c = (int)L->c;
+    m->h = (int)L->h;
+    m->w = (int)L->w;
+    m->k = (int)L->k;
+    m->r = (int)L->r;
+    m->s = (int)L->s;
+    m->p = (int)L->p;
+    m->q = (int)L->q;
+    m->sh = (int)L->stride_h;
+    m->sw = (int)L->stride_w;
+    m->dh = (int)L->dil_h;
+    m->dw = (int)L->dil_w;
+    m->pad_top = (int)L->pad_top;
+    m->pad_left = (int)L->pad_left;
+    m->cg = (int)g->cg;
+    m->kg = (int)g->kg;
+    m->tile_k = cfg->tile_k;
+    m->tile_n = g->tn;
+    m->tile_p = cfg->tile_p;
+    m->tile_q = cfg->tile_q;
+    m->tile_c = cfg->tile_c;
+    m->micro_k = cfg->micro_k;
+    m->micro_p = cfg->micro_p;
+    m->micro_q = cfg->micro_q;
+    m->split_c = cfg->split_c;
+    m->tkt = g->tkt;
+    m->tpt = g->tpt;
+    m->tqt = g->tqt;
+    m->threads = g->threads;
+    m->tiles_q = (int)g->tiles_q;
+    m->tiles_k = (int)g->tiles_k;
+    m->chunks = (int)g->chunks;
+    m->chunks_per_split = (int)g->chunks_per_split;
+    m->ih = g->ih;
+    m->iw = g->iw;
+    m->in_shift = g->in_shift;
+    m->in_e8 = g->in_e8;
+    m->in_pieces = g->in_pieces;
+    m->in_slots = g->in_slots;
+    m->pitch = g->iw_pitch;
+    m->tkp = g->tkp;
+    m->cgp = (int)g->cgp;
+    m->f_e8 = g->f_e8;
+    m->f_pieces = g->f_pieces;
+    m->f_slots = g->f_slots;
+    m->f_off = (int)g->in_stage_floats;
+    m->copy_threads = g->copy_threads;
+    m->store_threads = g->store_threads;
+    m->out_run = g->out_run;
+    m->out_vec = g->out_vec;
+    m->out_pitch = g->out_pitch;
+    m->out_slots = g->out_slots;
+    m->out_runs = g->out_runs;
 }
 
 int iob_direct_c_unroll(const iob_config *cfg, const iob_layer *L, const iob_direct_geom *g)
@@ -390,28 +569,29 @@ static int64_t cycle_sum(const int64_t v[8], int r0, int64_t step, int64_t count
 
 /* Sectors of a run of len >= 1 floats starting at residue r (0..7). */
 static int64_t run_sectors(int r, int64_t len) { return (r + len - 1) / SECTOR_FLOATS + 1; }
-/* 1 if the sector of a run's last float (residue e) also holds the next run, gap floats on. */
-static int64_t shares(int e, int64_t gap) { return e + 1 + gap < SECTOR_FLOATS; }
 
-/* Distinct sectors of a box of cn planes x hn rows x wn floats (rows `row` floats apart, planes
- * `plane` floats apart) for each start residue: out[r]. */
-static void box_sectors(int64_t cn, int64_t hn, int64_t wn, int64_t row, int64_t plane,
-                        int64_t out[8])
+/* What a run of wn floats costs at each start residue: its sectors (kind 0), or the floats of
+ * the 16-byte pieces that cover it (kind 1: the copies' requested floats). */
+static void run_costs(int64_t wn, int kind, int64_t v[8])
+{
+    for (int r = 0; r < 8; r++)
+        v[r] = kind == 0 ? run_sectors(r, wn) : (r % 4 + wn + 3) / 4 * 4;
+}
+
+/* Sum over the cn x hn rows of a box (rows `row` floats apart, planes `plane` apart) of the
+ * cost v of each row at its start residue, for each residue of the box's start: out[r]. Rows are
+ * counted apart (a sector two rows share is read or written by two instructions). */
+static void box_rows(int64_t cn, int64_t hn, int64_t row, int64_t plane, const int64_t v[8],
+                     int64_t out[8])
 {
     memset(out, 0, 8 * sizeof out[0]);
-    if (cn <= 0 || hn <= 0 || wn <= 0)
+    if (cn <= 0 || hn <= 0)
         return;
-    int64_t per_row[8], row_share[8], per_plane[8], plane_share[8];
-    for (int r = 0; r < 8; r++) {
-        per_row[r] = run_sectors(r, wn);
-        row_share[r] = shares(mod8(r + wn - 1), row - wn);
-    }
-    for (int r = 0; r < 8; r++) {
-        per_plane[r] = cycle_sum(per_row, r, row, hn) - cycle_sum(row_share, r, row, hn - 1);
-        plane_share[r] = shares(mod8(r + (hn - 1) * row + wn - 1), plane - (hn - 1) * row - wn);
-    }
+    int64_t per_plane[8];
     for (int r = 0; r < 8; r++)
-        out[r] = cycle_sum(per_plane, r, plane, cn) - cycle_sum(plane_share, r, plane, cn - 1);
+        per_plane[r] = cycle_sum(v, r, row, hn);
+    for (int r = 0; r < 8; r++)
+        out[r] = cycle_sum(per_plane, r, plane, cn);
 }
 
 /* A histogram of (extent, start residue) pairs along one axis of the blocks or stages. */
@@ -488,9 +668,10 @@ static void tile_hist(int64_t out, int64_t tile, int64_t row_floats, hist *h)
 }
 
 /* sum over the classes of three histograms (planes, rows, columns) of the product of their
- * counts times box_sectors(planes, rows, columns) at the summed start residue. */
+ * counts times box_rows(planes, rows) of the column class's run cost (kind as run_costs) at the
+ * summed start residue. */
 static int64_t sum_boxes(const hist *ha, const hist *hb, const hist *hc, int64_t row,
-                         int64_t plane)
+                         int64_t plane, int kind)
 {
     int64_t total = 0;
     for (int i = 0; i < ha->n; i++)
@@ -498,9 +679,12 @@ static int64_t sum_boxes(const hist *ha, const hist *hb, const hist *hc, int64_t
             int64_t ab[8];
             conv8(ha->cnt[i], hb->cnt[j], ab);
             for (int k = 0; k < hc->n; k++) {
-                int64_t abc[8], f[8];
+                if (hc->len[k] <= 0)
+                    continue;
+                int64_t abc[8], f[8], v[8];
                 conv8(ab, hc->cnt[k], abc);
-                box_sectors(ha->len[i], hb->len[j], hc->len[k], row, plane, f);
+                run_costs(hc->len[k], kind, v);
+                box_rows(ha->len[i], hb->len[j], row, plane, v, f);
                 for (int r = 0; r < 8; r++)
                     total += abc[r] * f[r];
             }
@@ -543,18 +727,19 @@ static void chunk_hist(const iob_layer *L, const iob_config *cfg, const iob_dire
 
 typedef struct direct_counts {
     int64_t in_sectors, f_sectors, out_sectors, red_read, red_write;
-    int64_t in_floats, f_floats;  /* floats the copies read (vec_in widening included) */
-    int64_t block_chunks;         /* sum over blocks of the chunks each walks */
+    int64_t in_floats;    /* floats of the input pieces the copies read */
+    int64_t fix_words;    /* floats the left-edge fix-up zeroes */
+    int64_t block_chunks; /* sum over blocks of the chunks each walks */
 } direct_counts;
 
-/* The three sums of count_traffic depend on few config fields each (input: tile_p, tile_q,
- * tile_c; filter: tile_k, tile_c; stores: tile_k, tile_p, tile_q), while an enumeration asks for
- * tens of thousands of configs of one layer: each thread remembers them for the last layer it
- * saw (a direct-mapped table per sum; a collision only recomputes). */
+/* The sums of count_traffic depend on few config fields each (input: tile_p, tile_q, tile_c;
+ * filter: tile_k, tile_c; stores: tile_k, tile_p, tile_q), while an enumeration asks for tens of
+ * thousands of configs of one layer: each thread remembers them for the last layer it saw (a
+ * direct-mapped table per sum; a collision only recomputes). */
 #define MEMO_SIZE 1024
 typedef struct memo_entry {
     int a, b, c, valid;
-    int64_t v0, v1;
+    int64_t v0, v1, v2;
 } memo_entry;
 typedef struct memo {
     int64_t shape[19];
@@ -566,7 +751,7 @@ static memo *memo_for(const iob_layer *L)
 {
     int64_t shape[19] = {L->n, L->c, L->h, L->w, L->k, L->r, L->s, L->stride_h, L->stride_w,
                          L->pad_top, L->pad_bottom, L->pad_left, L->pad_right, L->dil_h,
-                         L->dil_w, L->groups, L->p, L->q, 1};
+                         L->dil_w, L->groups, L->p, L->q, 2};
     if (!memo_tls) {
         /* one per thread, kept for the thread's life (a few hundred KiB) */
         memo_tls = calloc(1, sizeof *memo_tls);
@@ -594,6 +779,37 @@ static memo_entry *memo_slot(memo_entry *table, int a, int b, int c, int *hit)
     return e;
 }
 
+/* Words the left-edge fix-up zeroes over the whole layer for one k tile: for every tile with
+ * w0 < 0 and every patch row it reads, (index of image column 0) mod 4
+ * (gpu/kernels/direct_map.cuh, dm_in_fix). */
+static int64_t fix_words_per_ktile(const iob_layer *L, const iob_config *cfg)
+{
+    int64_t HW = L->h * L->w, left = 0;
+    for (int64_t q0 = 0; q0 < L->q; q0 += cfg->tile_q) {
+        int64_t w0 = q0 * L->stride_w - L->pad_left;
+        int64_t tq = iob_min64(cfg->tile_q, L->q - q0);
+        int64_t hi = iob_min64(w0 + (tq - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1, L->w);
+        left += w0 < 0 && hi > 0;
+    }
+    if (!left)
+        return 0;
+    /* residues of (n*C + c) * H*W over every image and channel, and of h*W over the rows the
+     * tiles read */
+    int64_t nc[8], rows[8] = {0}, both[8], sum = 0;
+    progression_hist(0, HW, L->n * L->c, nc);
+    for (int64_t p0 = 0; p0 < L->p; p0 += cfg->tile_p) {
+        int64_t tp = iob_min64(cfg->tile_p, L->p - p0), h0 = p0 * L->stride_h - L->pad_top;
+        int64_t ih = (tp - 1) * L->stride_h + (L->r - 1) * L->dil_h + 1;
+        for (int64_t y = 0; y < ih; y++)
+            if (h0 + y >= 0 && h0 + y < L->h)
+                rows[mulmod8(h0 + y, L->w)]++;
+    }
+    conv8(nc, rows, both);
+    for (int r = 0; r < 8; r++)
+        sum += both[r] * (r % 4);
+    return left * sum;
+}
+
 /* Fills c; IOB_ENOTSUP when the edge tiles come in more shapes than the histograms hold
  * (padding of thousands of tiles), rather than a wrong count. */
 static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
@@ -604,7 +820,8 @@ static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
     memo *mm = memo_for(L);
     int hit = 0, overflow = 0;
 
-    /* input: TK k-tiles load each (image, group, chunk, pixel tile) patch */
+    /* input: per block, stage and patch row, the sectors of the row's needed columns (each read
+     * by one warp instruction); TK k-tiles load each (image, group, chunk, pixel tile) patch */
     memo_entry tmp_in = {0}, *e = mm ? memo_slot(mm->in, cfg->tile_p, cfg->tile_q, cfg->tile_c,
                                                   &hit)
                                      : &tmp_in;
@@ -615,56 +832,38 @@ static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
                     &rows);
         window_hist(L->q, cfg->tile_q, L->stride_w, L->s, L->dil_w, L->pad_left, L->w, 1, &cols);
         overflow |= chunks.overflow | rows.overflow | cols.overflow;
-        e->v0 = sum_boxes(&chunks, &rows, &cols, L->w, HW);
-        int64_t sum_hn = 0, sum_wn = 0;
-        for (int i = 0; i < rows.n; i++)
-            for (int r = 0; r < 8; r++)
-                sum_hn += rows.len[i] * rows.cnt[i][r];
-        /* columns the copy reads: widened to 16-byte pieces when vec_in */
-        for (int64_t q0 = 0; q0 < L->q; q0 += cfg->tile_q) {
-            int64_t t = iob_min64(cfg->tile_q, L->q - q0);
-            int64_t a = q0 * L->stride_w - L->pad_left;
-            int64_t lo = iob_max64(a, 0);
-            int64_t hi = iob_min64(L->w, a + (t - 1) * L->stride_w + (L->s - 1) * L->dil_w + 1);
-            if (hi > lo)
-                sum_wn += g->vec_in ? round_up(hi, 4) - (lo / 4) * 4 : hi - lo;
-        }
-        e->v1 = sum_hn * sum_wn;
+        e->v0 = sum_boxes(&chunks, &rows, &cols, L->w, HW, 0);
+        e->v1 = sum_boxes(&chunks, &rows, &cols, L->w, HW, 1);
+        e->v2 = g->left_fix ? fix_words_per_ktile(L, cfg) : 0;
         e->valid = !overflow;
     }
     c->in_sectors = g->tiles_k * e->v0;
-    c->in_floats = g->tiles_k * L->n * L->c * e->v1;
+    c->in_floats = g->tiles_k * e->v1;
+    c->fix_words = g->tiles_k * e->v2;
 
-    /* filter (reordered [G][C/G][R][S][K/G]): per stage tile_c*R*S runs of tile_k, K/G apart */
+    /* filter: per block and stage one contiguous slice of tile_c*R*S*tkp floats of the
+     * workspace [G][tiles_k][cgp][R][S][tkp], starting at ((g*tiles_k + kt)*cgp +
+     * chunk*tile_c)*R*S*tkp */
     memo_entry tmp_f = {0};
     e = mm ? memo_slot(mm->f, cfg->tile_k, cfg->tile_c, 0, &hit) : &tmp_f;
     if (!hit) {
-        hist fchunks, ktiles;
-        chunk_hist(L, cfg, g, RS * g->kg, 1, &fchunks);
-        ktiles.n = 0;
-        ktiles.overflow = 0;
-        for (int64_t k0 = 0; k0 < g->kg; k0 += cfg->tile_k)
-            hist_add(&ktiles, iob_min64(cfg->tile_k, g->kg - k0), mod8(k0), 1);
-        overflow |= fchunks.overflow | ktiles.overflow;
-        int64_t fsum = 0;
-        for (int i = 0; i < fchunks.n; i++)
-            for (int j = 0; j < ktiles.n; j++) {
-                int64_t ab[8], f[8];
-                conv8(fchunks.cnt[i], ktiles.cnt[j], ab);
-                box_sectors(1, fchunks.len[i] * RS, ktiles.len[j], g->kg, 0, f);
-                for (int r = 0; r < 8; r++)
-                    fsum += ab[r] * f[r];
-            }
+        int64_t rst = RS * g->tkp, slices[8], chunk_res[8], res[8], v[8], fsum = 0;
+        progression_hist(0, g->cgp * rst, L->groups * g->tiles_k, slices);
+        progression_hist(0, cfg->tile_c * rst, g->chunks, chunk_res);
+        conv8(slices, chunk_res, res);
+        run_costs(g->f_stage_floats, 0, v);
+        for (int r = 0; r < 8; r++)
+            fsum += res[r] * v[r];
         e->v0 = fsum;
-        e->valid = !overflow;
+        e->valid = 1;
     }
     int64_t pixel_tiles = g->tiles_p * g->tiles_q;
-    c->f_sectors = e->v0 * L->n * pixel_tiles;
-    c->f_floats = L->c * RS * g->kg * L->n * pixel_tiles;
-    c->block_chunks = g->tiles_k * pixel_tiles * L->n * L->groups * g->chunks;
+    c->f_sectors = e->v0 * g->tiles_n * pixel_tiles;
+    c->block_chunks = g->tiles_k * pixel_tiles * g->tiles_n * L->groups * g->chunks;
 
-    /* stores: each block its tile_k x tile_p x tile_q box, into the output or its split plane
-     * (planes are 32-float aligned, so every split has the output's residues) */
+    /* stores: each block its runs (rows of the tile, or whole planes or images when the tile
+     * spans them), into the output or its split plane (planes are 32-float aligned, so every
+     * split has the output's residues) */
     memo_entry tmp_o = {0};
     e = mm ? memo_slot(mm->out, cfg->tile_k, cfg->tile_p, cfg->tile_q, &hit) : &tmp_o;
     if (!hit) {
@@ -684,7 +883,37 @@ static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
         tile_hist(L->p, cfg->tile_p, L->q, &prow);
         tile_hist(L->q, cfg->tile_q, 1, &pcol);
         overflow |= kout.overflow | prow.overflow | pcol.overflow;
-        e->v0 = sum_boxes(&kout, &prow, &pcol, L->q, PQ);
+        int64_t osum = 0, v[8];
+        if (g->out_run == 0) {
+            osum = sum_boxes(&kout, &prow, &pcol, L->q, PQ, 0);
+        } else if (g->out_run == 3) {
+            /* one run per block: tn_v images of all K planes */
+            int64_t n_full = L->n / g->tn, n_tail = L->n % g->tn, starts[8];
+            progression_hist(0, mulmod8((int64_t)g->tn * L->k, PQ), n_full, starts);
+            run_costs((int64_t)g->tn * L->k * PQ, 0, v);
+            for (int r = 0; r < 8; r++)
+                osum += starts[r] * v[r];
+            if (n_tail) {
+                run_costs(n_tail * L->k * PQ, 0, v);
+                osum += v[mulmod8(n_full * g->tn * L->k, PQ)];
+            }
+        } else {
+            /* a plane run per k of tp*Q floats (1), or one run of tk*P*Q per image (2) */
+            for (int i = 0; i < kout.n; i++)
+                for (int j = 0; j < prow.n; j++) {
+                    int64_t ab[8], f[8];
+                    conv8(kout.cnt[i], prow.cnt[j], ab);
+                    if (g->out_run == 1) {
+                        run_costs(prow.len[j] * L->q, 0, v);
+                        box_rows(kout.len[i], 1, 0, PQ, v, f);
+                    } else {
+                        run_costs(kout.len[i] * PQ, 0, f);
+                    }
+                    for (int r = 0; r < 8; r++)
+                        osum += ab[r] * f[r];
+                }
+        }
+        e->v0 = osum;
         e->valid = !overflow;
     }
     c->out_sectors = cfg->split_c * e->v0;
@@ -768,6 +997,17 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
                              "chunks of tile_c=%d, %lld per split)", cfg->split_c,
                              (long long)g.cg, (long long)g.chunks, cfg->tile_c,
                              (long long)g.chunks_per_split);
+    if (g.in_share && g.in_share_dist < 2)
+        return iob_error_set(err, IOB_EINFEASIBLE, "tile_c=%d x tile_n=%d: patch rows that share "
+                             "a sector in memory would be copied by one instruction", cfg->tile_c,
+                             g.tn);
+    if (g.out_share_dist < 2)
+        return iob_error_set(err, IOB_EINFEASIBLE, "output runs of one block that share a sector "
+                             "would be stored by one instruction (tile_k=%d x tile_n=%d)",
+                             cfg->tile_k, g.tn);
+    if (g.threads < 8)
+        return iob_error_set(err, IOB_EINFEASIBLE, "%d threads per block < 8 (a store "
+                             "instruction writes whole 32-byte sectors, 8 lanes each)", g.threads);
     if (g.threads > m->threads_per_block_max)
         return iob_error_set(err, IOB_EINFEASIBLE, "%d threads per block > %d (tile/micro = "
                              "%d x %d x %d)", g.threads, m->threads_per_block_max, g.tkt, g.tpt,
@@ -825,16 +1065,59 @@ static iob_status direct_check(const iob_layer *L, const iob_config *cfg, const 
 
 /* ---- predicted traffic and time -------------------------------------------------------- */
 
-/* L2 bandwidth when the machine table has no figure: twice the DRAM bandwidth (an assumption
- * until measured; docs/model.md), and the SM's own port, 64 bytes per clock. */
-#define L2_BW_PER_DRAM 2.0
-#define L2_BYTES_PER_CLOCK_PER_SM 64.0
-#define LAUNCH_S 2.5e-6       /* per kernel launch, back to back on one stream */
-#define WARPS_TO_HIDE_LATENCY 8 /* resident warps per SM below which issue stalls (heuristic) */
-#define MEM_LATENCY_CYCLES 600.0 /* a stage's cp.async round trip through L2 (heuristic) */
-#define COPY_INSTR 16.0          /* instructions per cp.async with its address and bounds
-                                    arithmetic (read off the SASS of direct.cu, sm_90) */
-#define STAGE_INSTR 40.0         /* barrier, wait_group and loop bookkeeping per stage */
+/* Instructions of the kernel's parts a thread issues, read off the SASS of direct.cu (CUDA 13.0,
+ * sm_90; docs/model.md, "Time model"): per input copy slot (index arithmetic of
+ * direct_map.cuh, the cp.async), per filter copy slot, per store slot, per (c, r) iteration of the
+ * inner loop beyond its LDS and FFMA, per stage (wait, barrier, commit, loop), per block. */
+#define INSTR_IN_SLOT 39.0       /* one shift for every row (vgg16.conv3_2, 128 x 14 x 8) */
+#define INSTR_IN_SLOT_ROW 83.0   /* a shift per row (resnet50.res5.3x3, 7 x 8 x 2 images) */
+#define INSTR_F_SLOT 10.0
+#define INSTR_STORE_SLOT 48.0
+#define INSTR_CR 4.0
+#define INSTR_STAGE 40.0
+#define INSTR_BLOCK 80.0
+#define INSTR_FIX_ROW 20.0
+
+void iob_direct_time_features_get(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                  const iob_resources *res, const iob_direct_geom *g,
+                                  iob_direct_time_features *f)
+{
+    memset(f, 0, sizeof *f);
+    int64_t tc = cfg->tile_c, acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
+    f->per_sm_blocks = (double)iob_ceil_div(g->grid_blocks, m->sm_count);
+    f->resident = f->per_sm_blocks < res->blocks_per_sm ? f->per_sm_blocks : res->blocks_per_sm;
+    f->warps = (g->threads + 31) / 32;
+    f->chunks = (double)g->chunks / cfg->split_c;
+    f->stages = cfg->stages;
+    /* per (c, r): the filter values (LDS.128 with vec_k) and the patch words (LDS.128 with
+     * vec_q; else one LDS a word: the compiler merges some, an upper count) */
+    double lds_cr = L->s * (g->vec_k ? cfg->micro_k / 4.0 : cfg->micro_k) +
+                    cfg->micro_p * (g->vec_q ? g->x_distinct / 4.0 : g->x_distinct);
+    double in_slots = ceil((double)tc * g->tn * g->ih * g->in_slots / g->copy_threads);
+    double f_slots = ceil((double)g->f_slots / g->copy_threads);
+    f->instr_stage = (double)(tc * L->r * L->s * acc) + (double)(tc * L->r) * (lds_cr + INSTR_CR) +
+                     in_slots * (g->in_shift >= 0 && g->in_e8 >= 0 ? INSTR_IN_SLOT
+                                                                     : INSTR_IN_SLOT_ROW) +
+                     f_slots * INSTR_F_SLOT + INSTR_STAGE;
+    if (g->left_fix)
+        f->instr_stage += ceil((double)tc * g->tn * g->ih / g->threads) * INSTR_FIX_ROW +
+                          INSTR_STAGE / 2;
+    double store_slots = ceil((double)g->out_runs * g->out_slots * (g->out_vec ? 2 : 8) /
+                              g->store_threads);
+    int vec_out = g->vec_q || (g->q_window && cfg->micro_q % 4 == 0);
+    f->instr_block = INSTR_BLOCK + (vec_out ? acc / 4.0 : (double)acc) +
+                     store_slots * INSTR_STORE_SLOT;
+    /* shared-memory wavefronts: the patch reads x their conflict degree, the filter reads (an
+     * LDS.128 is served a quarter warp per wavefront), the copies (32 words a wavefront); the
+     * staged output written and read once */
+    double wf_cr = cfg->micro_p * (g->vec_q ? g->x_distinct / 4.0 : g->x_distinct) *
+                       g->wavefronts_in +
+                   (double)(L->s * cfg->micro_k);
+    f->wavefronts_stage = wf_cr * f->warps * (double)(tc * L->r) +
+                          (double)(tc * g->tn * g->ih * g->iw_copy + g->f_stage_floats) / 32.0;
+    f->wavefronts_block = 2.0 * (double)cfg->tile_k * g->tn * cfg->tile_p * cfg->tile_q / 32.0;
+    f->kernels = res->kernels;
+}
 
 static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                  const iob_resources *res, iob_traffic *t, iob_error *err)
@@ -851,117 +1134,95 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
     t->l2_read_bytes = t->l2_read_sectors * sb;
     t->l2_write_bytes = t->l2_write_sectors * sb;
     t->l2_read_requested_bytes =
-        (uint64_t)(c.in_floats + c.f_floats) * 4 +
+        (uint64_t)(c.in_floats + (int64_t)c.block_chunks * g.f_stage_floats) * 4 +
         (cfg->split_c > 1 ? (uint64_t)cfg->split_c * (uint64_t)g.elems_out * 4 : 0);
 
-    int64_t RS = L->r * L->s, tc = cfg->tile_c;
-    int64_t per_cr = (int64_t)cfg->micro_p * g.x_distinct + L->s * cfg->micro_k;
-    /* the largest count below is the shared-memory bytes: refuse layers where it passes 2^63 */
-    if (4.0 * g.threads * (double)c.block_chunks * (double)(tc * L->r) * (double)per_cr > 9.2e18 ||
-        (double)c.block_chunks * (double)(tc * RS) * cfg->tile_k * cfg->tile_p * cfg->tile_q >
-            9.2e18)
+    int64_t RS = L->r * L->s, tc = cfg->tile_c, acc = cfg->micro_k * cfg->micro_p * cfg->micro_q;
+    int64_t blocks_main = g.grid_blocks;
+    /* Shared memory, as sm__sass_data_bytes_mem_shared counts it (docs/model.md): per warp-wide
+     * LDS the distinct lane addresses x the width; every cp.async's 16 bytes (zero fill too);
+     * every STS. Main loop, per (c, r): a warp's filter loads (S*micro_k words per lane) have
+     * warp_k_bases distinct lane addresses, its patch loads (micro_p*x_distinct words)
+     * warp_x_bases. */
+    double warp_k_bases = (double)warp_distinct(g.threads, g.tqt * g.tpt * g.tn, g.tkt);
+    double warp_x_bases = (double)warp_distinct(g.threads, 1, g.tqt * g.tpt * g.tn);
+    double lds_cr = 4.0 * (warp_k_bases * (double)(L->s * cfg->micro_k) +
+                           warp_x_bases * (double)(cfg->micro_p * g.x_distinct));
+    /* the largest counts below: refuse layers where they pass 2^63 */
+    if ((double)c.block_chunks * (double)(tc * L->r) * lds_cr > 9.2e18 ||
+        (double)c.block_chunks * (double)(tc * RS) * cfg->tile_k * g.tn * cfg->tile_p *
+                cfg->tile_q > 9.2e18)
         return iob_error_set(err, IOB_ERANGE, "predicted counts of this layer overflow 64 bits");
-    t->smem_read_bytes = 4ull * (uint64_t)g.threads * (uint64_t)c.block_chunks * (uint64_t)tc *
-                         (uint64_t)L->r * (uint64_t)per_cr;
+    uint64_t lds_main = (uint64_t)c.block_chunks * (uint64_t)(tc * L->r) * (uint64_t)lds_cr;
+    /* the epilogue: every thread's tile in (STS), every valid output out (LDS) */
+    uint64_t sts_out = 4ull * (uint64_t)blocks_main * (uint64_t)g.threads * (uint64_t)acc;
+    uint64_t lds_out = 4ull * (uint64_t)cfg->split_c * (uint64_t)g.elems_out;
+    t->smem_read_bytes = lds_main + lds_out;
     t->smem_write_bytes = 4ull * (uint64_t)c.block_chunks *
-                          (uint64_t)(tc * g.ih * g.iw_copy + g.f_stage_floats);
+                              (uint64_t)(tc * g.tn * g.ih * g.iw_copy + g.f_stage_floats) +
+                          4ull * (uint64_t)c.fix_words + sts_out;
     t->ffma = (uint64_t)c.block_chunks * (uint64_t)(tc * RS) * (uint64_t)cfg->tile_k *
-              (uint64_t)cfg->tile_p * (uint64_t)cfg->tile_q;
+              (uint64_t)g.tn * (uint64_t)cfg->tile_p * (uint64_t)cfg->tile_q;
     double red_adds = cfg->split_c > 1 ? (double)(cfg->split_c - 1) * (double)g.elems_out : 0;
     t->flops = 2.0 * (double)t->ffma + red_adds;
 
-    /* DRAM: compulsory when input + filter + output + workspace fit the L2 */
+    /* DRAM: compulsory when input + filter + output fit the L2. The split partial planes go
+     * to DRAM and back (measured on the H100: res2.3x3 and res4.3x3 at batch 1, split 16 and
+     * 64, read input + filter + partials from DRAM, docs/results/device/validate-direct-v1.csv),
+     * so a split makes the figure an estimate. */
     double in_b = 4.0 * (double)(L->n * L->c * L->h * L->w);
     double f_b = (double)g.ws_filter_bytes, out_b = 4.0 * (double)g.elems_out;
     double ws_b = (double)g.ws_partial_bytes;
-    if (in_b + f_b + out_b + ws_b <= (double)m->l2_bytes) {
-        t->dram_exact = 1;
+    if (in_b + f_b + out_b <= (double)m->l2_bytes) {
+        t->dram_exact = cfg->split_c == 1;
         t->dram_read_bytes = in_b + f_b;
         t->dram_write_bytes = out_b;
     } else {
         /* Estimate from reuse distances in launch order (x = pixel tiles fastest, then k
-         * tiles, then images and splits): an image's input is read again by each k tile unless
-         * the image's input, one k tile's outputs and its filter slice stay in the L2 between
-         * them; the filter is read again by each image unless one image's whole working set
-         * (its input, its outputs, the filter) fits. */
-        double img_in = in_b / (double)L->n, img_out = out_b / (double)L->n;
+         * tiles, then image tiles and splits): an image's input is read again by each k tile
+         * unless the image tile's input, one k tile's outputs and its filter slice stay in the
+         * L2 between them; the filter is read again by each image tile unless one image tile's
+         * whole working set (its input, its outputs, the filter) fits. */
+        double img_in = in_b / (double)g.tiles_n, img_out = out_b / (double)g.tiles_n;
         double slice = f_b / (double)g.tiles_k / (double)L->groups;
         double in_reads = img_in + img_out / (double)g.tiles_k + slice <= (double)m->l2_bytes
                               ? 1.0
                               : (double)g.tiles_k;
-        double f_reads = img_in + img_out + f_b <= (double)m->l2_bytes ? 1.0 : (double)L->n;
+        double f_reads = img_in + img_out + f_b <= (double)m->l2_bytes ? 1.0 : (double)g.tiles_n;
         t->dram_exact = 0;
         t->dram_read_bytes = in_b * in_reads + f_b * f_reads;
-        t->dram_write_bytes = out_b + ws_b;
-        if (cfg->split_c > 1)
-            t->dram_read_bytes += ws_b;
+        t->dram_write_bytes = out_b;
     }
+    t->dram_read_bytes += ws_b;
+    t->dram_write_bytes += ws_b;
 
-    /* Time (docs/model.md): the busiest SM runs ceil(blocks / SMs) blocks, bps at a time. */
-    int warps = (g.threads + 31) / 32;
-    double clock = m->smem_bw_per_sm / 128.0;
-    double per_sm_blocks = (double)iob_ceil_div(g.grid_blocks, m->sm_count);
-    double resident = per_sm_blocks < res->blocks_per_sm ? per_sm_blocks : res->blocks_per_sm;
-    double active_sms = g.grid_blocks < m->sm_count ? (double)g.grid_blocks : m->sm_count;
-    /* Issue: per thread and stage, FFMAs against everything else the thread issues (the
-     * loop's LDS, the copy's cp.async with their address arithmetic, the barrier and pipeline
-     * bookkeeping), relative to an SGEMM's 8x8 tile (64 FFMA per 4 LDS.128 and 2 others), the
-     * mix that reaches fp32_measured. */
-    double instr_in = g.vec_q ? g.x_distinct / 4.0 : g.x_distinct;
-    double instr_f = g.vec_k ? cfg->micro_k / 4.0 : cfg->micro_k;
-    double ffma_st = (double)(tc * RS * cfg->micro_k * cfg->micro_p * cfg->micro_q);
-    double lds_st = (double)(tc * L->r) * (cfg->micro_p * instr_in + L->s * instr_f);
-    double copies = ((double)tc * g.ih * g.iw_copy / (g.vec_in ? 4 : 1) +
-                     (double)g.f_stage_floats / (g.vec_f ? 4 : 1)) / g.threads;
-    double issue = ffma_st / (ffma_st + lds_st + COPY_INSTR * copies + STAGE_INSTR) / (64.0 / 70.0);
-    if (issue > 1)
-        issue = 1;
-    /* Latency: a stage's loads take MEM_LATENCY_CYCLES; they hide behind the compute of the
-     * other resident blocks and, with stages > 1, of this block's stages already loaded.
-     * Below WARPS_TO_HIDE_LATENCY resident warps the FFMA and LDS latencies show too. */
-    double tc_cycles = ffma_st * g.threads / 128.0; /* a stage's FFMAs alone on an SM */
-    /* one stage: a block waits for each load, others fill in; more stages: a block's
-     * stages - 1 loaded chunks cover the latency of the one in flight */
-    double lat = cfg->stages == 1
-                     ? resident * tc_cycles / (tc_cycles + MEM_LATENCY_CYCLES)
-                     : resident * (cfg->stages - 1) * tc_cycles / MEM_LATENCY_CYCLES;
-    double lat_warps = resident * warps / WARPS_TO_HIDE_LATENCY;
-    if (lat_warps < lat)
-        lat = lat_warps;
-    if (lat > 1)
-        lat = 1;
-    double rate_sm = iob_machine_fp32_rate(m) / m->sm_count * issue * lat;
-    double block_flops = 2.0 * (double)t->ffma / (double)g.grid_blocks;
-    t->time_flop_s = per_sm_blocks * block_flops / rate_sm;
-    /* shared memory: wavefronts of the inner loop and of the copies */
-    /* an LDS.128 is served a quarter warp per wavefront (4 per instruction, assumed even for a
-     * broadcast), so the filter costs micro_k wavefronts per tap either way */
-    double wf_cr = (double)cfg->micro_p * instr_in * g.wavefronts_in + (double)(L->s * cfg->micro_k);
-    double block_wf = wf_cr * warps * (double)tc * L->r *
-                          ((double)c.block_chunks / (double)g.grid_blocks) +
-                      (double)(tc * g.ih * g.iw_copy + g.f_stage_floats) / 32.0 *
-                          ((double)c.block_chunks / (double)g.grid_blocks);
-    t->time_smem_s = per_sm_blocks * block_wf / clock;
-    double l2_bw = m->l2_bw_peak > 0 ? m->l2_bw_peak : L2_BW_PER_DRAM * iob_machine_dram_bw(m);
-    double l2_bytes = (double)(t->l2_read_bytes + t->l2_write_bytes);
-    double l2_port = active_sms * L2_BYTES_PER_CLOCK_PER_SM * clock;
-    t->time_l2_s = l2_bytes / (l2_bw < l2_port ? l2_bw : l2_port);
-    t->time_dram_s = (t->dram_read_bytes + t->dram_write_bytes) / iob_machine_dram_bw(m);
-    double best = t->time_flop_s;
-    t->time_limiter = lat < 0.5 ? "latency" : "fp32";
-    if (t->time_smem_s > best) {
-        best = t->time_smem_s;
-        t->time_limiter = "smem";
+    /* Time (docs/model.md, "Time model"; model/direct_time.c) */
+    iob_direct_time_features f;
+    iob_direct_time_features_get(L, cfg, m, res, &g, &f);
+    f.l2_bytes = (double)((uint64_t)(c.in_sectors + c.f_sectors + c.out_sectors) * sb);
+    f.stage_l2_bytes = (double)((c.in_sectors + c.f_sectors) * (int64_t)sb) / (double)c.block_chunks;
+    f.dram_bytes = t->dram_read_bytes + t->dram_write_bytes;
+    if (cfg->split_c > 1) {
+        /* the reduction reads the partials (from DRAM: see above) and writes the output */
+        f.reduce_l2_bytes = (double)((uint64_t)(c.red_read + c.red_write) * sb);
+        f.reduce_dram_bytes = ws_b + out_b;
+        f.dram_bytes -= ws_b + out_b;
     }
-    if (t->time_l2_s > best) {
-        best = t->time_l2_s;
+    iob_direct_time_parts parts;
+    iob_direct_time_eval(&f, &iob_direct_time_h100, m, &parts);
+    t->time_s = parts.time_s;
+    t->time_flop_s = parts.issue_s;
+    t->time_l2_s = parts.l2_s;
+    t->time_dram_s = parts.dram_s;
+    t->time_smem_s = 0;
+    t->time_limiter = parts.latency_share > 0.5 ? "latency" : "fp32";
+    double best = parts.issue_s;
+    if (parts.l2_s > best) {
+        best = parts.l2_s;
         t->time_limiter = "l2";
     }
-    if (t->time_dram_s > best) {
-        best = t->time_dram_s;
+    if (parts.dram_s > best)
         t->time_limiter = "dram";
-    }
-    t->time_s = best + LAUNCH_S * res->kernels;
     return IOB_OK;
 }
 
@@ -969,7 +1230,7 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
 
 /* Tile sides for an output extent: powers of two up to 32 that are below twice the extent, and
  * the extent's own divisors from 3 to 32 (edge-friendly: no clipped last tile). */
-static int side_values(int64_t extent, int out[16])
+static int side_values(int64_t extent, int whole, int out[24])
 {
     int n = 0;
     for (int v = 1; v <= 32; v *= 2)
@@ -978,15 +1239,73 @@ static int side_values(int64_t extent, int out[16])
     for (int v = 3; v <= 32 && v <= extent; v++)
         if (extent % v == 0 && (v & (v - 1)) != 0)
             out[n++] = v;
+    /* whole rows up to 64 columns: runs of whole planes, contiguous patches of 1x1 layers */
+    if (whole && extent > 32 && extent <= 64)
+        out[n++] = (int)extent;
     return n;
+}
+
+/* A growable list of configs. */
+typedef struct config_list {
+    iob_config *v;
+    size_t n, cap;
+} config_list;
+
+static int list_push(config_list *l, const iob_config *c)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 4096;
+        iob_config *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *c;
+    return 0;
+}
+
+/* The register tiles and stages of one block tile (tile_k, tile_n, tile_p, tile_q, tile_c,
+ * split_c set in t): register tiles of 8 to 64 outputs (4 for odd tiles, 2 for tiles of fewer
+ * than 256 outputs), no taller than wide, even sides where the tile is even, 32 to 512 threads (8
+ * for small tiles), 1 to 3 stages. */
+static int push_micro(config_list *l, iob_config t)
+{
+    static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
+    int tk = t.tile_k, tp = t.tile_p, tq = t.tile_q, tn = t.tile_n > 1 ? t.tile_n : 1;
+    int odd = tk % 2 || tq % 2, small = tk * tn * tp * tq < 256;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 4; k++) {
+                int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k], acc = mk * mp * mq;
+                if (tk % mk || tp % mp || tq % mq || acc > 64 ||
+                    acc < (small ? 2 : odd ? 4 : 8) || mp > mq || (mk == 1 && tk % 2 == 0) ||
+                    (mq == 1 && tq % 2 == 0))
+                    continue;
+                int threads = (tk / mk) * tn * (tp / mp) * (tq / mq);
+                if ((threads < 32 && !small) || threads < 8 || threads > 512)
+                    continue;
+                t.micro_k = mk;
+                t.micro_p = mp;
+                t.micro_q = mq;
+                for (t.stages = 1; t.stages <= 3; t.stages++)
+                    if (list_push(l, &t))
+                        return -1;
+            }
+    return 0;
 }
 
 static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, iob_config **out,
                                     size_t *count, iob_error *err)
 {
     int64_t cg = L->c / L->groups, kg = L->k / L->groups;
-    int tp_v[16], tq_v[16], tk_v[8], tc_v[8], ntk = 0, ntc = 0;
-    int ntp = side_values(L->p, tp_v), ntq = side_values(L->q, tq_v);
+    int tp_v[24], tq_v[24], tk_v[8], tc_v[8], tn_v[8], ntk = 0, ntc = 0, ntn = 0;
+    int ntp = side_values(L->p, 0, tp_v), ntq = side_values(L->q, 1, tq_v);
+    /* several images per block (tile_n, 0 = one) where a tile holds a whole image: the filter
+     * slice then serves them all (small images at large batch re-read the filter per image) */
+    tn_v[ntn++] = 0;
+    for (int v = 2; v <= 16 && v <= L->n; v *= 2)
+        tn_v[ntn++] = v;
     for (int v = 8; v <= 256; v *= 2)
         if (v < 2 * kg)
             tk_v[ntk++] = v;
@@ -999,77 +1318,47 @@ static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, io
     for (int v = cg < 4 ? 1 : 2; v <= 32; v *= 2)
         if (v < 2 * cg)
             tc_v[ntc++] = v;
-    static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
-    size_t cap = 4096, n = 0;
-    iob_config *v = malloc(cap * sizeof *v);
-    if (!v)
-        return iob_error_set(err, IOB_ENOMEM, "out of memory for the config space");
+    config_list l = {0};
+    iob_config t;
+    memset(&t, 0, sizeof t);
+    t.algo = IOB_ALGO_DIRECT;
     for (int a = 0; a < ntk; a++)
         for (int b = 0; b < ntp; b++)
-            for (int c = 0; c < ntq; c++) {
-                int tk = tk_v[a], tp = tp_v[b], tq = tq_v[c];
-                /* at least 16 pixels (or the whole image) and at most 512 per block; rows of at
-                 * least 4 columns (one sector of 8 floats is read by 4 to 8 columns) */
-                if (tp * tq > 512 || tp * tq < (L->p * L->q < 16 ? L->p * L->q : 16) ||
-                    (tq < 4 && L->q >= 4 && L->p * L->q >= 16))
-                    continue;
-                int64_t base = iob_ceil_div(L->p, tp) * iob_ceil_div(L->q, tq) * L->groups *
-                               iob_ceil_div(kg, tk) * L->n;
-                for (int d = 0; d < ntc; d++)
-                    for (int split = 1; split <= 64; split *= 2) {
-                        int64_t chunks = iob_ceil_div(cg, tc_v[d]);
-                        /* split the channels only until one wave of blocks is reached */
-                        if (split > 1 && (split > chunks || base * (split / 2) >= m->sm_count))
-                            break;
-                        for (int i = 0; i < 4; i++)
-                            for (int j = 0; j < 3; j++)
-                                for (int k = 0; k < 4; k++) {
-                                    int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k];
-                                    /* register tiles of 8 to 64 outputs (4 for odd
-                                     * tiles), no taller than wide, even sides where the tile
-                                     * is even, 32 to 512 threads */
-                                    int acc = mk * mp * mq;
-                                    int odd = tk % 2 || tq % 2;
-                                    /* a tile of fewer than 256 outputs (small layers) may
-                                     * have fewer threads and smaller register tiles */
-                                    int small = tk * tp * tq < 256;
-                                    if (tk % mk || tp % mp || tq % mq || acc > 64 ||
-                                        acc < (small ? 2 : odd ? 4 : 8) || mp > mq ||
-                                        (mk == 1 && tk % 2 == 0) || (mq == 1 && tq % 2 == 0))
-                                        continue;
-                                    int threads = (tk / mk) * (tp / mp) * (tq / mq);
-                                    if ((threads < 32 && !small) || threads > 512)
-                                        continue;
-                                    for (int st = 1; st <= 3; st++) {
-                                        if (n == cap) {
-                                            iob_config *nv = realloc(v, 2 * cap * sizeof *v);
-                                            if (!nv) {
-                                                free(v);
-                                                return iob_error_set(err, IOB_ENOMEM, "out of "
-                                                                     "memory for the config "
-                                                                     "space");
-                                            }
-                                            v = nv;
-                                            cap *= 2;
-                                        }
-                                        iob_config *x = &v[n++];
-                                        memset(x, 0, sizeof *x);
-                                        x->algo = IOB_ALGO_DIRECT;
-                                        x->tile_k = tk;
-                                        x->tile_p = tp;
-                                        x->tile_q = tq;
-                                        x->tile_c = tc_v[d];
-                                        x->micro_k = mk;
-                                        x->micro_p = mp;
-                                        x->micro_q = mq;
-                                        x->stages = st;
-                                        x->split_c = split;
-                                    }
-                                }
-                    }
-            }
-    *out = v;
-    *count = n;
+            for (int c = 0; c < ntq; c++)
+                for (int e = 0; e < ntn; e++) {
+                    int tk = tk_v[a], tp = tp_v[b], tq = tq_v[c], tn = tn_v[e] ? tn_v[e] : 1;
+                    /* at least 16 pixels (or the whole image) and at most 512 per block; rows
+                     * of at least 4 columns (one sector of 8 floats is read by 4 to 8 columns);
+                     * several images only in tiles of a whole image */
+                    if (tn * tp * tq > 512 || tp * tq < (L->p * L->q < 16 ? L->p * L->q : 16) ||
+                        (tq < 4 && L->q >= 4 && L->p * L->q >= 16) ||
+                        (tn > 1 && (tp < L->p || tq < L->q)))
+                        continue;
+                    int64_t base = iob_ceil_div(L->p, tp) * iob_ceil_div(L->q, tq) * L->groups *
+                                   iob_ceil_div(kg, tk) * iob_ceil_div(L->n, tn);
+                    t.tile_k = tk;
+                    t.tile_p = tp;
+                    t.tile_q = tq;
+                    t.tile_n = tn_v[e];
+                    for (int d = 0; d < ntc; d++)
+                        for (int split = 1; split <= 64; split *= 2) {
+                            /* split the channels only until one wave of blocks is reached */
+                            if (split > 1 && (split > iob_ceil_div(cg, tc_v[d]) ||
+                                              base * (split / 2) >= m->sm_count))
+                                break;
+                            t.tile_c = tc_v[d];
+                            t.split_c = split;
+                            if (push_micro(&l, t)) {
+                                free(l.v);
+                                return iob_error_set(err, IOB_ENOMEM,
+                                                     "out of memory for the config space");
+                            }
+                        }
+                }
+    if (!l.v && !(l.v = malloc(sizeof *l.v))) /* an empty space is still an allocated array */
+        return iob_error_set(err, IOB_ENOMEM, "out of memory for the config space");
+    *out = l.v;
+    *count = l.n;
     return IOB_OK;
 }
 

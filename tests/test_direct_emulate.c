@@ -19,129 +19,124 @@
 #include "iobound/dataflow.h"
 #include "model/direct_model.h"
 
-static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* Runs the kernel's three launches on the CPU; out must hold N*K*P*Q floats. */
 static void emulate(const iob_layer *L, const iob_config *c, const iob_direct_geom *g,
                     const float *in, const float *filt, float *out)
 {
-    const int64_t CG = g->cg, KG = g->kg, RS = L->r * L->s, R = L->r, S = L->s;
-    /* prep: [K][CG][R][S] -> [G][CG][R][S][KG] */
-    float *ft = malloc(sizeof(float) * (size_t)(L->k * CG * RS));
-    for (int64_t e = 0; e < L->k * CG * RS; e++) {
-        int64_t kk = e % KG, rest = e / KG, rs = rest % RS, ch = (rest / RS) % CG,
-                gi = rest / RS / CG;
-        ft[e] = filt[((gi * KG + kk) * CG + ch) * RS + rs];
+    dm_geom G;
+    iob_direct_map_fill(L, c, g, &G);
+    const int R = G.r, S = G.s, TN = G.tile_n, IH = G.ih, PITCH = G.pitch, TKP = G.tkp;
+    /* prep: [K][CG][R][S] -> [G][tiles_k][cgp][R][S][tkp], zero-padded */
+    int64_t nft = g->ws_filter_bytes / 4;
+    float *ft = malloc(sizeof(float) * (size_t)nft);
+    for (int64_t e = 0; e < nft; e++) {
+        long long src = dm_f_source(&G, e);
+        ft[e] = src >= 0 ? filt[src] : 0;
     }
     float *ws = c->split_c > 1 ? calloc((size_t)(c->split_c * g->ws_plane), sizeof(float)) : NULL;
-    float *buf = malloc(sizeof(float) * (size_t)g->stage_floats);
-    float *acc = malloc(sizeof(float) * (size_t)(g->threads * c->micro_k * c->micro_p * c->micro_q));
-    const int IH = g->ih, IW = g->iw, PITCH = g->iw_pitch;
-    for (int64_t bz = 0; bz < g->grid[2]; bz++)
-        for (int64_t by = 0; by < g->grid[1]; by++)
-            for (int64_t bx = 0; bx < g->grid[0]; bx++) {
-                int64_t p0 = (bx / g->tiles_q) * c->tile_p, q0 = (bx % g->tiles_q) * c->tile_q;
-                int64_t gi = by / g->tiles_k, k0 = (by % g->tiles_k) * c->tile_k;
-                int64_t n = bz / c->split_c, sp = bz % c->split_c;
-                int64_t tp_v = imin(c->tile_p, L->p - p0), tq_v = imin(c->tile_q, L->q - q0);
-                int64_t tk_v = imin(c->tile_k, KG - k0);
-                int64_t ih_v = (tp_v - 1) * L->stride_h + (R - 1) * L->dil_h + 1;
-                int64_t iw_v = (tq_v - 1) * L->stride_w + (S - 1) * L->dil_w + 1;
-                int64_t h0 = p0 * L->stride_h - L->pad_top, w0 = q0 * L->stride_w - L->pad_left;
-                int64_t first = sp * g->chunks_per_split;
-                int64_t nch = imin(g->chunks, first + g->chunks_per_split) - first;
-                const float *in_ng = in + (n * L->c + gi * CG) * L->h * L->w;
-                const float *f_gk = ft + gi * CG * RS * KG + k0;
-                memset(acc, 0, sizeof(float) * (size_t)(g->threads * c->micro_k * c->micro_p *
-                                                         c->micro_q));
-                for (int64_t i = 0; i < nch; i++) {
+    float *smem = malloc(sizeof(float) * (size_t)g->smem_floats);
+    const int accn = c->micro_k * c->micro_p * c->micro_q;
+    float *acc = malloc(sizeof(float) * (size_t)(g->threads * accn));
+    const int HW4 = (int)((L->h * L->w) % 4), W4 = (int)(L->w % 4);
+    for (int bz = 0; bz < g->grid[2]; bz++)
+        for (int by = 0; by < g->grid[1]; by++)
+            for (int bx = 0; bx < g->grid[0]; bx++) {
+                dm_block B = dm_block_at(&G, bx, by, bz);
+                memset(acc, 0, sizeof(float) * (size_t)(g->threads * accn));
+                for (int i = 0; i < B.nch; i++) {
+                    const int chunk = B.ch_first + i;
+                    float *buf = smem + (int64_t)(i % c->stages) * g->stage_floats;
                     /* load_stage; poison first: every word the compute reads must be written */
                     for (int64_t e = 0; e < g->stage_floats; e++)
                         buf[e] = NAN;
-                    int64_t c0 = (first + i) * c->tile_c;
-                    if (g->vec_in) {
-                        int pieces = g->iw_copy / 4;
-                        for (int64_t e = 0; e < (int64_t)c->tile_c * IH * pieces; e++) {
-                            int64_t piece = e % pieces, y = (e / pieces) % IH, ch = e / (pieces * IH);
-                            int64_t wa = w0 - g->in_off + piece * 4, h = h0 + y;
-                            int ok = c0 + ch < CG && y < ih_v && h >= 0 && h < L->h && wa >= 0 &&
-                                     wa < L->w && wa + 4 > w0 && wa < w0 + iw_v;
-                            for (int v = 0; v < 4; v++)
-                                buf[(ch * IH + y) * PITCH + piece * 4 + v] =
-                                    ok ? in_ng[((c0 + ch) * L->h + h) * L->w + wa + v] : 0;
-                        }
-                    } else {
-                        for (int64_t e = 0; e < (int64_t)c->tile_c * IH * IW; e++) {
-                            int64_t x = e % IW, y = (e / IW) % IH, ch = e / (IW * IH);
-                            int64_t w = w0 + x, h = h0 + y;
-                            int ok = c0 + ch < CG && y < ih_v && x < iw_v && h >= 0 && h < L->h &&
-                                     w >= 0 && w < L->w;
-                            buf[(ch * IH + y) * PITCH + x] =
-                                ok ? in_ng[((c0 + ch) * L->h + h) * L->w + w] : 0;
-                        }
+                    for (int e = 0; e < c->tile_c * TN * IH * G.in_slots; e++) {
+                        dm_copy cp = dm_in_copy(&G, &B, chunk, e);
+                        for (int v = 0; cp.issue && v < 4; v++)
+                            buf[cp.smem + v] = 4 * v < cp.bytes ? in[cp.src + v] : 0;
                     }
-                    float *fbuf = buf + g->f_off;
-                    for (int64_t e = 0; e < (int64_t)c->tile_c * RS * c->tile_k; e++) {
-                        int64_t k = e % c->tile_k, crs = e / c->tile_k, ch = crs / RS;
-                        int ok = c0 + ch < CG && k < tk_v;
-                        fbuf[crs * c->tile_k + k] = ok ? f_gk[(c0 * RS + crs) * KG + k] : 0;
+                    for (int e = 0; e < G.f_slots; e++) {
+                        dm_copy cp = dm_f_copy(&G, &B, chunk, e);
+                        for (int v = 0; cp.issue && v < 4; v++)
+                            buf[cp.smem + v] = ft[cp.src + v];
                     }
-                    /* compute_stage, per thread */
+                    if (g->left_fix && B.w0 < 0)
+                        for (int row = 0; row < c->tile_c * TN * IH; row++) {
+                            int at = 0, m = dm_in_fix(&G, &B, chunk, row, &at);
+                            for (int j = 0; j < m; j++)
+                                buf[at + j] = 0;
+                        }
+                    /* compute_stage, per thread, with the kernel's shift arithmetic */
                     for (int t = 0; t < g->threads; t++) {
-                        int tq_idx = t % g->tqt, tp_idx = (t / g->tqt) % g->tpt,
-                            tk_idx = t / (g->tqt * g->tpt);
-                        float *a = acc + (size_t)t * c->micro_k * c->micro_p * c->micro_q;
+                        int tk_idx, tn_idx, tp_idx, tq_idx;
+                        dm_thread(&G, t, &tk_idx, &tn_idx, &tp_idx, &tq_idx);
+                        float *a = acc + (size_t)t * accn;
+                        int t4 = dm_mod(((((long long)(B.n0 + tn_idx) * L->c + (long long)B.g * G.cg) *
+                                               L->h +
+                                           B.h0 + tp_idx * c->micro_p * L->stride_h) *
+                                              L->w +
+                                          B.w0),
+                                        4);
+                        int t4c = t4 + chunk * ((c->tile_c * HW4) % 4);
                         int64_t qstep_t = g->q_window ? c->micro_q : 1;
                         int64_t qstep_j = g->q_window ? 1 : g->tqt;
-                        int64_t pin = tp_idx * c->micro_p * L->stride_h * PITCH + g->in_off +
+                        int64_t pin = ((int64_t)tn_idx * IH + tp_idx * c->micro_p * L->stride_h) * PITCH +
                                       (g->vec_q ? tq_idx * 4 : tq_idx * qstep_t * L->stride_w);
-                        int64_t pf = g->f_off + (g->vec_k ? tk_idx * 4 : tk_idx);
-                        for (int64_t r = 0; r < R; r++)
+                        int64_t pf = g->in_stage_floats + (g->vec_k ? tk_idx * 4 : tk_idx);
+                        for (int r = 0; r < R; r++)
                             for (int ch = 0; ch < c->tile_c; ch++) {
-                                int64_t xi = pin + r * L->dil_h * PITCH + (int64_t)ch * IH * PITCH;
-                                int64_t fi = pf + r * S * c->tile_k + (int64_t)ch * RS * c->tile_k;
-                                for (int64_t s = 0; s < S; s++)
-                                    for (int pi = 0; pi < c->micro_p; pi++)
+                                int64_t xi = pin + (r * L->dil_h + (int64_t)ch * TN * IH) * PITCH;
+                                int64_t fi = pf + (int64_t)r * S * TKP + (int64_t)ch * R * S * TKP;
+                                int t4cr = t4c + ch * HW4 + r * (int)L->dil_h * W4;
+                                for (int s = 0; s < S; s++)
+                                    for (int pi = 0; pi < c->micro_p; pi++) {
+                                        int shift = g->in_shift >= 0
+                                                        ? g->in_shift
+                                                        : (t4cr + pi * (int)L->stride_h * W4) & 3;
+                                        int64_t xr = xi + pi * L->stride_h * PITCH + shift;
                                         for (int kk = 0; kk < c->micro_k; kk++)
                                             for (int j = 0; j < c->micro_q; j++) {
                                                 int64_t fo = g->vec_k ? (kk / 4) * g->tkt * 4 + kk % 4
                                                                       : (int64_t)kk * g->tkt;
-                                                int64_t xo =
-                                                    g->vec_q ? (j / 4) * g->tqt * 4 + j % 4
-                                                             : (int64_t)j * qstep_j * L->stride_w +
-                                                                   s * L->dil_w;
-                                                float fv = buf[fi + s * c->tile_k + fo];
-                                                float xv = buf[xi + pi * L->stride_h * PITCH + xo];
-                                                float *dst = &a[(kk * c->micro_p + pi) * c->micro_q + j];
-                                                *dst = fmaf(fv, xv, *dst);
+                                                int64_t xo = g->vec_q ? (j / 4) * g->tqt * 4 + j % 4
+                                                                      : (int64_t)j * qstep_j * L->stride_w +
+                                                                            s * L->dil_w;
+                                                float fv = buf[fi + s * TKP + fo];
+                                                float xv = buf[xr + xo];
+                                                float *d = &a[(kk * c->micro_p + pi) * c->micro_q + j];
+                                                *d = fmaf(fv, xv, *d);
                                             }
+                                    }
                             }
                     }
                 }
-                /* stores */
+                /* the thread tiles to the staged output, then the sector-slot stores */
+                for (int64_t e = 0; e < g->smem_floats; e++)
+                    smem[e] = NAN;
                 for (int t = 0; t < g->threads; t++) {
-                    int tq_idx = t % g->tqt, tp_idx = (t / g->tqt) % g->tpt,
-                        tk_idx = t / (g->tqt * g->tpt);
-                    const float *a = acc + (size_t)t * c->micro_k * c->micro_p * c->micro_q;
+                    int tk_idx, tn_idx, tp_idx, tq_idx;
+                    dm_thread(&G, t, &tk_idx, &tn_idx, &tp_idx, &tq_idx);
+                    const float *a = acc + (size_t)t * accn;
                     for (int kk = 0; kk < c->micro_k; kk++)
                         for (int pi = 0; pi < c->micro_p; pi++)
                             for (int j = 0; j < c->micro_q; j++) {
-                                int64_t k = g->vec_k ? tk_idx * 4 + (kk / 4) * g->tkt * 4 + kk % 4
-                                                     : tk_idx + (int64_t)kk * g->tkt;
-                                int64_t pp = (int64_t)tp_idx * c->micro_p + pi;
-                                int64_t qq = g->vec_q      ? tq_idx * 4 + (j / 4) * g->tqt * 4 + j % 4
-                                             : g->q_window ? (int64_t)tq_idx * c->micro_q + j
-                                                           : tq_idx + (int64_t)j * g->tqt;
-                                if (k < tk_v && pp < tp_v && qq < tq_v) {
-                                    int64_t o = ((n * L->k + gi * KG + k0 + k) * L->p + p0 + pp) *
-                                                    L->q + q0 + qq;
-                                    float v = a[(kk * c->micro_p + pi) * c->micro_q + j];
-                                    if (ws)
-                                        ws[sp * g->ws_plane + o] = v;
-                                    else
-                                        out[o] = v;
-                                }
+                                int k = g->vec_k ? tk_idx * 4 + (kk / 4) * g->tkt * 4 + kk % 4
+                                                 : tk_idx + kk * g->tkt;
+                                int qq = g->vec_q      ? tq_idx * 4 + (j / 4) * g->tqt * 4 + j % 4
+                                         : g->q_window ? tq_idx * c->micro_q + j
+                                                       : tq_idx + j * g->tqt;
+                                smem[dm_out_stage(&G, k, tn_idx, tp_idx * c->micro_p + pi, qq)] =
+                                    a[(kk * c->micro_p + pi) * c->micro_q + j];
                             }
+                }
+                float *dst = ws ? ws + (int64_t)B.sp * g->ws_plane : out;
+                int nst = G.out_runs * G.out_slots * (G.out_vec ? 2 : 8);
+                for (int e = 0; e < nst; e++) {
+                    long long o;
+                    int at;
+                    if (dm_store(&G, &B, e, &o, &at))
+                        for (int v = 0; v < (G.out_vec ? 4 : 1); v++)
+                            dst[o + v] = smem[at + v];
                 }
             }
     if (ws)
@@ -152,7 +147,7 @@ static void emulate(const iob_layer *L, const iob_config *c, const iob_direct_ge
             out[e] = s;
         }
     free(ws);
-    free(buf);
+    free(smem);
     free(acc);
     free(ft);
 }
@@ -208,8 +203,10 @@ static void check(const char *lspec, const char *cspec)
     reference(&L, in, f, ref);
     for (size_t i = 0; i < nout; i++)
         if (!(out[i] == (float)ref[i]))
-            fail_msg("%s %s: output %zu is %g, expected %g (vec_in %d off %d vec_q %d vec_k %d)",
-                     lspec, cspec, i, out[i], ref[i], g.vec_in, g.in_off, g.vec_q, g.vec_k);
+            fail_msg("%s %s: output %zu is %g, expected %g (shift %d e8 %d vec_q %d vec_k %d "
+                     "out_run %d out_vec %d)",
+                     lspec, cspec, i, out[i], ref[i], g.in_shift, g.in_e8, g.vec_q, g.vec_k,
+                     g.out_run, g.out_vec);
     free(in);
     free(f);
     free(out);
@@ -219,26 +216,38 @@ static void check(const char *lspec, const char *cspec)
 static void test_layout_paths(void **state)
 {
     (void)state;
-    /* 16-byte input copies with off = 3 (pad 1), filter LDS.128, clipped tiles, 3 stages */
+    /* constant shift 3 (pad 1, W % 4 == 0), e8 per row (W % 8 != 0), filter LDS.128, clipped
+     * tiles, 3 stages */
     check("n=2,c=5,h=9,w=12,k=12,r=3,pad=1",
-          "algo=direct,tile_k=8,tile_p=4,tile_q=4,tile_c=2,micro_k=4,micro_p=2,micro_q=2,stages=3");
-    /* 1x1 stride 1: LDS.128 columns (vec_q), split over channels */
+          "algo=direct,tile_k=8,tile_p=4,tile_q=4,tile_c=2,micro_k=4,micro_p=1,micro_q=1,stages=3");
+    /* 1x1 stride 1: LDS.128 columns (vec_q), split over channels, float4 stores */
     check("n=2,c=12,h=8,w=8,k=16,r=1",
           "algo=direct,tile_k=8,tile_p=2,tile_q=8,tile_c=4,micro_k=4,micro_p=1,micro_q=4,"
           "split_c=3");
-    /* 4-byte copies (W % 4 != 0), odd tiles, strided columns, stride 2 */
+    /* per-row shift (W % 4 != 0) with the left-edge fix-up, odd tiles, stride 2 */
     check("n=1,c=7,h=11,w=11,k=6,r=3,stride=2,pad=1",
-          "algo=direct,tile_k=6,tile_p=3,tile_q=3,tile_c=4,micro_k=2,micro_p=1,micro_q=3");
-    /* dilation, asymmetric padding, groups, rectangular filter */
+          "algo=direct,tile_k=6,tile_p=3,tile_q=3,tile_c=4,micro_k=2,micro_p=1,micro_q=1");
+    /* dilation, asymmetric padding, groups, rectangular filter, W = 7 */
     check("n=2,c=8,h=10,w=7,k=8,r=2,s=3,dil_w=2,pad_top=1,pad_bottom=2,pad_left=2,groups=2",
-          "algo=direct,tile_k=4,tile_p=4,tile_q=4,tile_c=2,micro_k=2,micro_p=2,micro_q=2,"
+          "algo=direct,tile_k=4,tile_p=4,tile_q=4,tile_c=2,micro_k=2,micro_p=1,micro_q=2,"
           "split_c=2");
-    /* stride 3 with 16-byte copies (tile_q*3 % 4 == 0), channels not a multiple of tile_c */
+    /* stride 3 (tile_q*3 % 4 == 0), channels not a multiple of tile_c, filter e8 per slice */
     check("n=1,c=3,h=13,w=12,k=5,r=3,stride=3",
-          "algo=direct,tile_k=5,tile_p=2,tile_q=4,tile_c=2,micro_k=1,micro_p=1,micro_q=2");
-    /* k past K/G in the last tile with vec_f, strided micro_q > tqt overlap (tqt=1) */
+          "algo=direct,tile_k=5,tile_p=2,tile_q=4,tile_c=2,micro_k=1,micro_p=1,micro_q=1");
+    /* k past K/G in the last tile, strided micro_q > tqt overlap (tqt=1) */
     check("n=1,c=4,h=6,w=8,k=12,r=3,pad=1",
-          "algo=direct,tile_k=8,tile_p=2,tile_q=4,tile_c=4,micro_k=8,micro_p=1,micro_q=4,stages=2");
+          "algo=direct,tile_k=8,tile_p=8,tile_q=4,tile_c=4,micro_k=4,micro_p=1,micro_q=4,stages=2");
+    /* several images per block (the last tile of images partial), whole images: one output run
+     * per image; W = 7 with the fix-up */
+    check("n=3,c=6,h=7,w=7,k=8,r=3,pad=1",
+          "algo=direct,tile_k=8,tile_p=7,tile_q=7,tile_c=2,micro_k=4,micro_p=1,micro_q=7,"
+          "tile_n=2,stages=2");
+    /* whole rows (tile_q = Q): output runs of whole planes, float4 */
+    check("n=1,c=4,h=12,w=12,k=8,r=1",
+          "algo=direct,tile_k=8,tile_p=4,tile_q=12,tile_c=4,micro_k=4,micro_p=1,micro_q=4");
+    /* window columns, 2 rows per thread, 5x5 stride 1 pad 2 on W = 10 */
+    check("n=1,c=3,h=9,w=10,k=8,r=5,pad=2",
+          "algo=direct,tile_k=8,tile_p=4,tile_q=8,tile_c=3,micro_k=2,micro_p=2,micro_q=4");
 }
 
 static void test_sampled_space(void **state)
@@ -265,10 +274,39 @@ static void test_sampled_space(void **state)
     }
 }
 
+/* The best configs by time of the layers scripts/device.sh runs under compute-sanitizer, and of a
+ * small-image layer at batch 4 (several images per block, whole-image runs) */
+static void test_best_configs(void **state)
+{
+    (void)state;
+    static const char *const layers[] = {
+        "name=s1,n=2,c=5,h=9,w=7,k=6,r=3,pad=1",
+        "name=s2,n=1,c=8,h=12,k=8,r=3,stride=2,pad=1,groups=2",
+        "name=s3,n=1,c=3,h=10,k=4,r=5,dil=2,pad_top=0,pad_bottom=3,pad_left=2,pad_right=1",
+        "n=4,c=16,h=7,k=32,r=3,pad=1",
+    };
+    iob_machine m;
+    iob_error err;
+    assert_int_equal(iob_machine_get("h100-sxm", &m, &err), IOB_OK);
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        iob_layer L;
+        iob_config c;
+        char text[256];
+        assert_int_equal(iob_layer_parse(layers[i], &L, &err), IOB_OK);
+        for (int obj = IOB_OBJ_TRAFFIC; obj <= IOB_OBJ_TIME; obj++) {
+            if (iob_dataflow_best(&L, IOB_ALGO_DIRECT, &m, (iob_objective)obj, &c, NULL, &err))
+                fail_msg("%s: %s", layers[i], err.msg);
+            iob_config_format(&c, text, sizeof text);
+            check(layers[i], text);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_paths),
+        cmocka_unit_test(test_best_configs),
         cmocka_unit_test(test_sampled_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,27 +45,16 @@ static iob_config config(const char *text)
 
 typedef struct counter {
     uint64_t reads, writes;
-    uint64_t last_addr;
-    int last_stage, last_write, sorted;
 } counter;
 
 static int count_emit(void *ctx, const iob_access *a, size_t n)
 {
     counter *c = ctx;
     for (size_t i = 0; i < n; i++) {
-        if (a[i].addr % 32)
-            c->sorted = 0;
         if (a[i].write)
             c->writes++;
         else
             c->reads++;
-        /* within one stage the generator emits sorted distinct sectors */
-        if (a[i].stage == c->last_stage && a[i].write == c->last_write && a[i].addr <= c->last_addr &&
-            c->last_addr != UINT64_MAX)
-            c->sorted = 0;
-        c->last_addr = a[i].addr;
-        c->last_stage = a[i].stage;
-        c->last_write = a[i].write;
     }
     return 0;
 }
@@ -77,63 +66,113 @@ static void trace_counts(const iob_layer *L, const iob_config *cfg, const iob_ma
     iob_error err;
     if (iob_trace_build(L, cfg, m, &tr, &err))
         fail_msg("trace: %s", err.msg);
-    counter c = {0, 0, UINT64_MAX, -1, -1, 1};
+    counter c = {0, 0};
     iob_trace_sink sink = {count_emit, &c};
     for (int k = 0; k < tr.nkernels; k++)
-        for (int64_t b = 0; b < tr.kernel[k].blocks; b++) {
-            c.last_addr = UINT64_MAX;
+        for (int64_t b = 0; b < tr.kernel[k].blocks; b++)
             if (tr.kernel[k].block(tr.kernel[k].state, b, &sink, &err))
                 fail_msg("trace block: %s", err.msg);
-        }
     iob_trace_free(&tr);
-    assert_true(c.sorted);
     *reads = c.reads;
     *writes = c.writes;
 }
 
-/* The thread loop nest of docs/model.md, literally: per thread and (channel, filter row) the
- * distinct shared-memory words it reads (the compiler merges repeated addresses of one
- * iteration), and its FFMAs. Returns bytes and FFMAs for one chunk of one block. */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct values among n. */
+static int distinct(int64_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], cmp_i64);
+    int d = 0;
+    for (int i = 0; i < n; i++)
+        d += i == 0 || v[i] != v[i - 1];
+    return d;
+}
+
+/* The shared-memory bytes of one chunk's main loop in block 0, literally: every warp-wide load
+ * instruction (one per distinct per-thread offset of a (channel, filter row) iteration, the
+ * compiler loading a repeated address once) counts the distinct addresses of its lanes x 4
+ * bytes per word; and the chunk's FFMAs. */
 static void loop_nest_one_chunk(const iob_layer *L, const iob_config *cfg,
                                 const iob_direct_geom *g, uint64_t *bytes, uint64_t *ffma)
 {
+    dm_geom G;
+    iob_direct_map_fill(L, cfg, g, &G);
+    dm_block B = dm_block_at(&G, 0, 0, 0);
     *bytes = 0;
-    *ffma = 0;
-    int64_t *seen = malloc(sizeof(int64_t) * 4096);
-    for (int t = 0; t < g->threads; t++) {
-        int tq_idx = t % g->tqt, tp_idx = (t / g->tqt) % g->tpt, tk_idx = t / (g->tqt * g->tpt);
+    *ffma = (uint64_t)g->threads * cfg->tile_c * L->r * L->s * cfg->micro_k * cfg->micro_p *
+            cfg->micro_q;
+    /* a thread's distinct patch offsets of one (c, r, pi) and filter offsets of one (c, r) */
+    int64_t xoff[1024], foff[1024], addr[32];
+    int nx = 0, nf = 0;
+    int64_t qstep_j = g->q_window ? 1 : g->tqt;
+    for (int j = 0; j < cfg->micro_q; j++)
+        for (int64_t s = 0; s < L->s; s++)
+            xoff[nx++] = g->vec_q ? (j / 4) * g->tqt * 4 + j % 4
+                                  : j * qstep_j * L->stride_w + s * L->dil_w;
+    nx = distinct(xoff, nx);
+    for (int64_t s = 0; s < L->s; s++)
+        for (int i = 0; i < cfg->micro_k; i++)
+            foff[nf++] = s * g->tkp + (g->vec_k ? (i / 4) * g->tkt * 4 + i % 4 : i * g->tkt);
+    for (int w = 0; w < g->threads; w += 32) {
+        int lanes = g->threads - w < 32 ? g->threads - w : 32;
         for (int c = 0; c < cfg->tile_c; c++)
-            for (int64_t r = 0; r < L->r; r++) {
-                int ns = 0;
-                for (int64_t s = 0; s < L->s; s++) {
-                    for (int pi = 0; pi < cfg->micro_p; pi++)
-                        for (int j = 0; j < cfg->micro_q; j++) {
-                            int64_t p = (int64_t)tp_idx * cfg->micro_p + pi;
-                            int64_t q = g->vec_q      ? (int64_t)(j / 4) * g->tqt * 4 + tq_idx * 4 + j % 4
-                                        : g->q_window ? (int64_t)tq_idx * cfg->micro_q + j
-                                                      : tq_idx + (int64_t)j * g->tqt;
-                            int64_t addr = ((int64_t)c * g->ih + p * L->stride_h + r * L->dil_h) *
-                                               g->iw_pitch +
-                                           g->in_off + q * L->stride_w + s * L->dil_w;
-                            int dup = 0;
-                            for (int i = 0; i < ns && !dup; i++)
-                                dup = seen[i] == addr;
-                            if (!dup)
-                                seen[ns++] = addr;
+            for (int r = 0; r < L->r; r++) {
+                for (int pi = 0; pi < cfg->micro_p; pi++)
+                    for (int x = 0; x < nx; x++) {
+                        for (int l = 0; l < lanes; l++) {
+                            int tk, tn, tp, tq, cc, n, h, y;
+                            dm_thread(&G, w + l, &tk, &tn, &tp, &tq);
+                            int row = (c * G.tile_n + tn) * g->ih +
+                                      (tp * cfg->micro_p + pi) * (int)L->stride_h + r * (int)L->dil_h;
+                            long long gw = dm_in_row(&G, &B, B.ch_first, row, &cc, &n, &h, &y);
+                            int64_t q0 = g->vec_q ? tq * 4
+                                                  : tq * (g->q_window ? cfg->micro_q : 1) * L->stride_w;
+                            addr[l] = (int64_t)row * g->iw_pitch + dm_in_shift(&G, gw) + q0 + xoff[x];
                         }
-                    for (int i = 0; i < cfg->micro_k; i++) {
-                        int64_t k = g->vec_k ? (int64_t)(i / 4) * g->tkt * 4 + tk_idx * 4 + i % 4
-                                             : tk_idx + (int64_t)i * g->tkt;
-                        int64_t addr = g->in_stage_floats +
-                                       (((int64_t)c * L->r + r) * L->s + s) * cfg->tile_k + k;
-                        seen[ns++] = addr; /* filter words never coincide with input words */
+                        *bytes += 4 * (uint64_t)distinct(addr, lanes);
                     }
-                    *ffma += (uint64_t)(cfg->micro_k * cfg->micro_p * cfg->micro_q);
+                for (int f = 0; f < nf; f++) {
+                    for (int l = 0; l < lanes; l++) {
+                        int tk, tn, tp, tq;
+                        dm_thread(&G, w + l, &tk, &tn, &tp, &tq);
+                        addr[l] = ((int64_t)c * L->r * L->s + r * L->s) * g->tkp +
+                                  (g->vec_k ? tk * 4 : tk) + foff[f];
+                    }
+                    *bytes += 4 * (uint64_t)distinct(addr, lanes);
                 }
-                *bytes += 4 * (uint64_t)ns;
             }
     }
-    free(seen);
+}
+
+/* The shared-memory writes of the whole run, literally: 16 bytes per issued cp.async, 4 per
+ * word of the left-edge fix-up, 4 per staged output of every thread. */
+static uint64_t smem_writes(const iob_layer *L, const iob_config *cfg, const iob_direct_geom *g)
+{
+    dm_geom G;
+    iob_direct_map_fill(L, cfg, g, &G);
+    uint64_t bytes = 0;
+    for (int bz = 0; bz < g->grid[2]; bz++)
+        for (int by = 0; by < g->grid[1]; by++)
+            for (int bx = 0; bx < g->grid[0]; bx++) {
+                dm_block B = dm_block_at(&G, bx, by, bz);
+                for (int i = 0; i < B.nch; i++) {
+                    for (int e = 0; e < cfg->tile_c * G.tile_n * g->ih * g->in_slots; e++)
+                        bytes += 16 * (uint64_t)dm_in_copy(&G, &B, B.ch_first + i, e).issue;
+                    for (int e = 0; e < g->f_slots; e++)
+                        bytes += 16 * (uint64_t)dm_f_copy(&G, &B, B.ch_first + i, e).issue;
+                    for (int row = 0; g->left_fix && row < cfg->tile_c * G.tile_n * g->ih; row++) {
+                        int at;
+                        bytes += 4 * (uint64_t)dm_in_fix(&G, &B, B.ch_first + i, row, &at);
+                    }
+                }
+                bytes += 4 * (uint64_t)g->threads * cfg->micro_k * cfg->micro_p * cfg->micro_q;
+            }
+    return bytes;
 }
 
 static const char *const small_layers[] = {
@@ -152,7 +191,8 @@ static void test_every_config_matches_trace(void **state)
 {
     (void)state;
     iob_machine m = h100();
-    size_t total = 0, split = 0, vec_q = 0, vec_in = 0, clipped = 0, window = 0;
+    size_t total = 0, split = 0, vec_q = 0, vec_in = 0, clipped = 0, window = 0, tile_n = 0;
+    size_t fix = 0, runs = 0;
     for (size_t li = 0; li < sizeof small_layers / sizeof small_layers[0]; li++) {
         iob_layer L = layer(small_layers[li]);
         iob_config *all;
@@ -179,26 +219,30 @@ static void test_every_config_matches_trace(void **state)
             uint64_t bytes, ffma;
             loop_nest_one_chunk(&L, &all[i], &g, &bytes, &ffma);
             uint64_t block_chunks = (uint64_t)(g.grid_blocks / all[i].split_c) * (uint64_t)g.chunks;
-            assert_int_equal(t.smem_read_bytes, bytes * block_chunks);
+            assert_int_equal(t.smem_read_bytes,
+                             bytes * block_chunks + 4 * (uint64_t)all[i].split_c * g.elems_out);
             assert_int_equal(t.ffma, ffma * block_chunks);
-            assert_int_equal(t.smem_write_bytes,
-                             4 * block_chunks *
-                                 (uint64_t)(all[i].tile_c * (g.ih * g.iw_copy + L.r * L.s *
-                                                                                  all[i].tile_k)));
+            assert_int_equal(t.smem_write_bytes, smem_writes(&L, &all[i], &g));
             total++;
             split += all[i].split_c > 1;
             vec_q += g.vec_q;
             window += g.q_window;
-            vec_in += g.vec_in;
+            vec_in += g.in_shift < 0;
+            tile_n += g.tn > 1;
+            fix += g.left_fix;
+            runs += g.out_run > 0;
             clipped += L.p % all[i].tile_p || L.q % all[i].tile_q || L.c % all[i].tile_c;
         }
         free(all);
     }
-    print_message("%zu configs checked against the trace: %zu split, %zu with 16-byte input "
-                  "copies, %zu reading LDS.128 columns, %zu with window columns, %zu with clipped "
-                  "tiles or chunks\n", total, split, vec_in, vec_q, window, clipped);
-    assert_true(total > 10000);
-    assert_true(split > 100 && vec_q > 100 && vec_in > 1000 && clipped > 1000 && window > 100);
+    print_message("%zu configs checked against the trace: %zu split, %zu with a shift per row, "
+                  "%zu reading LDS.128 columns, %zu with window columns, %zu with clipped tiles "
+                  "or chunks, %zu with several images, %zu with the left fix-up, %zu storing "
+                  "whole planes or images\n", total, split, vec_in, vec_q, window, clipped, tile_n,
+                  fix, runs);
+    assert_true(total > 9000);
+    assert_true(split > 100 && vec_q > 100 && vec_in > 1000 && clipped > 1000 && window > 100 &&
+                tile_n > 100 && fix > 100 && runs > 100);
 }
 
 /* Checks a config that must fit; fills its resources and geometry. */
@@ -223,10 +267,17 @@ static void test_resources_by_hand(void **state)
                           "micro_p=2,micro_q=4,stages=2", &res, &g);
     assert_int_equal(g.ih, 10);
     assert_int_equal(g.iw, 18);
-    assert_int_equal(g.vec_in, 1);
-    assert_int_equal(g.in_off, 3);
+    /* W and tile_q multiples of 8: one shift, (-1) mod 4 = 3, and one e8, (-1) mod 8 / 4 = 1 */
+    assert_int_equal(g.in_shift, 3);
+    assert_int_equal(g.in_e8, 1);
+    assert_int_equal(g.in_pieces, 6); /* ceil((3 + 18) / 4) */
+    assert_int_equal(g.in_slots, 8);  /* a skipped slot before the first piece, one after */
     assert_int_equal(g.iw_copy, 24);
     assert_int_equal(g.iw_pitch, 28); /* 24 puts rows 0 and 2 of a warp on one bank */
+    assert_int_equal(g.f_e8, 0);
+    assert_int_equal(g.f_slots, 8 * 9 * 64 / 4);
+    assert_int_equal(g.out_run, 0);
+    assert_int_equal(g.out_vec, 1);
     assert_int_equal(res.threads, 128);
     assert_int_equal(res.smem_bytes, 2 * (8 * 10 * 28 + 8 * 9 * 64) * 4);
     assert_int_equal(res.grid_blocks, 7 * 4 * 4 * 32);
@@ -249,7 +300,8 @@ static void test_resources_by_hand_pointwise(void **state)
     iob_direct_geom g;
     fits("n=32,c=256,h=56,k=64,r=1", "algo=direct,tile_k=64,tile_p=2,tile_q=32,tile_c=32,micro_k=8,"
                           "micro_p=2,micro_q=4,stages=2", &res, &g);
-    assert_int_equal(g.vec_in, 1);
+    assert_int_equal(g.in_shift, 0);
+    assert_int_equal(g.in_slots, 8);
     assert_int_equal(g.vec_q, 1);
     assert_int_equal(g.vec_k, 1);
     assert_int_equal(g.iw_pitch, 32); /* one row of threads per warp: no conflict to avoid */
@@ -266,7 +318,8 @@ static void test_resources_by_hand_pointwise(void **state)
     assert_int_equal(res.workspace_bytes, 64 * 256 * 4);
 }
 
-/* resnet50.res5.3x3 at batch 1: W = 7 (4-byte copies), split over 16 blocks, tqt = 1 */
+/* resnet50.res5.3x3 at batch 1: W = 7 (a shift per row, the left fix-up), split over 16
+ * blocks, tqt = 1, the tile spans the image (one output run per channel plane) */
 static void test_resources_by_hand_split(void **state)
 {
     (void)state;
@@ -274,13 +327,23 @@ static void test_resources_by_hand_split(void **state)
     iob_direct_geom g;
     fits("n=1,c=512,h=7,k=512,r=3,pad=1", "algo=direct,tile_k=64,tile_p=7,tile_q=7,tile_c=8,micro_k=4,"
                           "micro_p=1,micro_q=7,stages=2,split_c=16", &res, &g);
-    assert_int_equal(g.vec_in, 0);
-    assert_int_equal(g.iw_copy, 9);
-    /* rows 0..6 of a warp at tp*9 words: banks 0,9,18,27,4,13,22, all distinct */
-    assert_int_equal(g.iw_pitch, 9);
+    assert_int_equal(g.in_shift, -1);
+    assert_int_equal(g.in_e8, -1);
+    assert_int_equal(g.left_fix, 1);
+    assert_int_equal(g.in_pieces, 3); /* ceil((3 + 9) / 4) */
+    /* rows meet inside sectors (the tile spans W = 7): the walk puts rows y, y+1 of a channel
+     * tile_c = 8 rows apart, so 6 slots a row (6 x 7 >= 31) keep them out of one instruction */
+    assert_int_equal(g.in_share, 1);
+    assert_int_equal(g.in_slots, 6);
+    assert_int_equal(g.iw_copy, 12);
+    /* rows 0..6 of a warp at tp*12 words: banks 0,12,24,4,16,28,8, all distinct */
+    assert_int_equal(g.iw_pitch, 12);
     assert_int_equal(g.x_distinct, 9); /* j + s, j < 7, s < 3 */
+    assert_int_equal(g.out_run, 2);    /* tile_p >= P and tile_q >= Q: 64 planes in one run */
+    assert_int_equal(g.out_vec, 0);    /* Q = 7 */
+    assert_int_equal(g.out_slots, (64 * 49 + 14) / 8);
     assert_int_equal(res.threads, 112);
-    assert_int_equal(res.smem_bytes, 2 * (8 * 9 * 9 + 8 * 9 * 64) * 4); /* 42048 */
+    assert_int_equal(res.smem_bytes, 2 * (8 * 9 * 12 + 8 * 9 * 64) * 4); /* 43776 */
     /* 1 channel per step (2 x 21 operands > 40): 28 + 21 + 24 = 73 -> 80 */
     assert_int_equal(g.c_unroll, 1);
     assert_int_equal(res.regs_per_thread, 80);

@@ -75,7 +75,8 @@ static void test_plans_follow_the_model(void **state)
         /* prep: the filter reorder, one thread per element */
         assert_int_equal(plan.nprep, 1);
         assert_string_equal(plan.prep[0].entry, "direct_filter_crsk");
-        int64_t fe = L.k * (L.c / L.groups) * L.r * L.s;
+        /* the workspace [G][tiles_k][chunks*tile_c][R][S][round4(tile_k)] */
+        int64_t fe = L.groups * g.tiles_k * g.chunks * c.tile_c * L.r * L.s * ((c.tile_k + 3) / 4 * 4);
         assert_int_equal(plan.prep[0].grid[0], (fe + 255) / 256);
         assert_int_equal(plan.prep[0].args[0].buf, IOB_BUF_FILTER);
         assert_int_equal(plan.prep[0].args[1].buf, IOB_BUF_WORK1);
@@ -88,13 +89,17 @@ static void test_plans_follow_the_model(void **state)
         int64_t gy = L.groups * ((L.k / L.groups + c.tile_k - 1) / c.tile_k);
         assert_int_equal(k->grid[0], gx);
         assert_int_equal(k->grid[1], gy);
-        assert_int_equal(k->grid[2], L.n * c.split_c);
+        int tn = c.tile_n > 1 ? c.tile_n : 1;
+        assert_int_equal(k->grid[2], (L.n + tn - 1) / tn * c.split_c);
         assert_int_equal((int64_t)k->grid[0] * k->grid[1] * k->grid[2], res.grid_blocks);
         assert_int_equal(k->block[0], res.threads);
-        assert_int_equal(k->block[0],
-                         (c.tile_k / c.micro_k) * (c.tile_p / c.micro_p) * (c.tile_q / c.micro_q));
+        assert_int_equal(k->block[0], (c.tile_k / c.micro_k) * tn * (c.tile_p / c.micro_p) *
+                                          (c.tile_q / c.micro_q));
         assert_int_equal(k->smem_bytes, res.smem_bytes);
-        assert_int_equal(k->smem_bytes, (int64_t)c.stages * g.stage_floats * 4);
+        /* the stages, or the staged output tile when it is larger */
+        int64_t out_floats = (int64_t)c.tile_k * tn * c.tile_p * g.out_pitch;
+        int64_t stage_all = (int64_t)c.stages * g.stage_floats;
+        assert_int_equal(k->smem_bytes, (stage_all > out_floats ? stage_all : out_floats) * 4);
         assert_int_equal(k->nargs, 3);
         assert_int_equal(k->args[0].buf, IOB_BUF_INPUT);
         assert_int_equal(k->args[1].buf, IOB_BUF_WORK1);
@@ -138,8 +143,18 @@ static void nvrtc_compile(const iob_plan *plan, const char *what)
     for (char *save = NULL, *tok = strtok_r(defs, " ", &save); tok && nopt < 64;
          tok = strtok_r(NULL, " ", &save))
         opts[nopt++] = tok;
+    /* the embedded headers (direct_map.cuh), as gpu/cuda_jit.c passes them */
+    const char *hsrc[16], *hname[16];
+    int nh = 0;
+    for (int i = 0; i < iob_kernel_file_count && nh < 16; i++) {
+        size_t len = strlen(iob_kernel_files[i].name);
+        if (len > 4 && !strcmp(iob_kernel_files[i].name + len - 4, ".cuh")) {
+            hsrc[nh] = iob_kernel_files[i].source;
+            hname[nh++] = iob_kernel_files[i].name;
+        }
+    }
     nvrtcProgram prog;
-    assert_int_equal(nvrtcCreateProgram(&prog, src->source, "direct.cu", 0, NULL, NULL),
+    assert_int_equal(nvrtcCreateProgram(&prog, src->source, "direct.cu", nh, hsrc, hname),
                      NVRTC_SUCCESS);
     nvrtcResult rc = nvrtcCompileProgram(prog, nopt, opts);
     if (rc != NVRTC_SUCCESS) {

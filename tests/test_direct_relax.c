@@ -22,7 +22,7 @@ static void check_layers(iob_layer_list *list, const iob_machine *m)
     for (size_t i = 0; i < list->count; i++) {
         const iob_layer *L = &list->items[i];
         iob_error err;
-        double tile[3], relaxed;
+        double tile[4], relaxed;
         assert_int_equal(iob_direct_relax_continuous(L, m, tile, &relaxed, &err), IOB_OK);
         iob_config seed, best;
         iob_traffic ts, tb;
@@ -34,14 +34,16 @@ static void check_layers(iob_layer_list *list, const iob_machine *m)
          * relaxed formula (1e-3: the penalties keep the optimum a hair inside active bounds) */
         /* the relaxation keeps tiles within the layer: compare with the best tile clipped */
         int64_t kg = L->k / L->groups;
-        double bt[3] = {best.tile_k < kg ? best.tile_k : (double)kg,
+        double bt[4] = {best.tile_k < kg ? best.tile_k : (double)kg,
                         best.tile_p < L->p ? best.tile_p : (double)L->p,
-                        best.tile_q < L->q ? best.tile_q : (double)L->q};
+                        best.tile_q < L->q ? best.tile_q : (double)L->q,
+                        best.tile_n > 1 ? best.tile_n : 1};
         double at_best = iob_direct_relax_floats(L, m, bt);
         if (relaxed > at_best * (1 + 1e-3))
-            fail_msg("%s: relaxed optimum %.1f x %.1f x %.1f gives %.6g floats, the enumeration's "
-                     "tile %d x %d x %d %.6g", L->name, tile[0], tile[1], tile[2], relaxed,
-                     best.tile_k, best.tile_p, best.tile_q, at_best);
+            fail_msg("%s: relaxed optimum %.1f x %.1f x %.1f x %.1f gives %.6g floats, the "
+                     "enumeration's tile %d x %d x %d x %d %.6g", L->name, tile[0], tile[1],
+                     tile[2], tile[3], relaxed, best.tile_k, best.tile_p, best.tile_q,
+                     best.tile_n, at_best);
         double a = (double)(ts.l2_read_bytes + ts.l2_write_bytes);
         double b = (double)(tb.l2_read_bytes + tb.l2_write_bytes);
         assert_true(a >= b); /* the enumeration is exhaustive */

@@ -37,6 +37,7 @@ typedef struct iob_config {
     int stages;      /* shared-memory buffers in the load pipeline (1 = no overlap) */
     int split_c;     /* the input channels are split over this many blocks (1 = no split) */
     int layout;      /* 0 = NCHW (the only layout so far) */
+    int tile_n;      /* direct: images per block (0 or 1: one) */
 } iob_config;
 
 /* Field descriptors: the one list of config keys, used by parse, format, JSON and kernel macros.

@@ -3,9 +3,10 @@
  *
  * Address space: the tensors sit at fixed, 2 MiB-aligned base addresses (iob_trace_layout), so
  * sector boundaries fall where cudaMalloc'ed buffers put them. A block's stream lists, stage by
- * stage, the distinct sectors that stage loads (the kernel's loads of one stage are merged in L1,
- * docs/model.md), then the sectors it stores. The generator enumerates element addresses one by
- * one (brute force), independently of the closed form in model/, which must agree with it exactly.
+ * stage, the sectors that stage loads as the L2 sees them (distinct per stage where the loads are
+ * merged in L1; per load instruction where they bypass L1, as the direct kernel's do:
+ * docs/model.md), then the sectors it stores. The generator enumerates addresses one by one
+ * (brute force), independently of the closed form in model/, which must agree with it exactly.
  */
 #ifndef IOBOUND_TRACE_H
 #define IOBOUND_TRACE_H
