@@ -215,6 +215,11 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
 {
     size_t budget = iob_tune_budget(s->count, s->kept, &a->opts);
     const char *lname = L->name[0] ? L->name : "-";
+    /* the same configs the search measures first (spread over the algorithms) */
+    unsigned char *first = calloc(s->kept ? s->kept : 1, 1);
+    if (first)
+        iob_tune_first_measured(s, budget, first);
+#define MEASURED(i) (first && (size_t)(i) < s->kept && first[i])
     char b1[32], b2[32], b3[32];
     if (cli->format == IOB_FMT_JSON) {
         cJSON *o = cJSON_CreateObject();
@@ -245,7 +250,7 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
                 cJSON_AddNumberToObject(j, "ratio", c->ratio);
             }
             cJSON_AddBoolToObject(j, "kept", c->kept);
-            cJSON_AddBoolToObject(j, "measure", c->kept && (size_t)c->rank < budget);
+            cJSON_AddBoolToObject(j, "measure", c->kept && MEASURED(c->rank));
             cJSON_AddItemToArray(arr, j);
         }
         char *text = cJSON_PrintUnformatted(o);
@@ -253,6 +258,7 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
         if (text)
             fprintf(cli->out, "%s\n", text);
         free(text);
+        free(first);
         return;
     }
     if (cli->format == IOB_FMT_CSV) {
@@ -271,8 +277,9 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
                                                                                      : "%.0f",
                          x[j]);
             fprintf(cli->out, "%s,%d,\"%s\",%s,%s,%s,%s,%d,%d\n", lname, c->rank, text, v[0],
-                    v[1], v[2], v[3], c->kept, c->kept && (size_t)c->rank < budget);
+                    v[1], v[2], v[3], c->kept, c->kept && MEASURED(c->rank));
         }
+        free(first);
         return;
     }
     fprintf(cli->out, "\nlayer %s: %zu feasible configs, %zu within %.3gx the bound%s, "
@@ -287,6 +294,9 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
         t.right[c] = c != 5;
     iob_table_rowf(&t, "rank\tpred ms\tpred L2\tbound\tratio\t \tconfig");
     size_t shown = (size_t)a->show > budget ? (size_t)a->show : budget;
+    for (size_t i = 0; i < s->kept; i++) /* every config to be measured is shown */
+        if (MEASURED(i) && i + 1 > shown)
+            shown = i + 1;
     for (size_t i = 0; i < s->count && i < shown; i++) {
         const iob_tune_cand *c = &s->cands[i];
         char text[256], rank[16], r[32];
@@ -297,7 +307,7 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
                        ms(c->pred_time_s * 1e3, b1, sizeof b1),
                        c->predicted ? iob_fmt_bytes(c->pred_bytes, b2, sizeof b2) : "-",
                        isnan(c->bound_bytes) ? "-" : iob_fmt_bytes(c->bound_bytes, b3, sizeof b3),
-                       r, !c->kept ? "pruned" : (size_t)c->rank < budget ? "measure" : "kept",
+                       r, !c->kept ? "pruned" : MEASURED(c->rank) ? "measure" : "kept",
                        text);
     }
     iob_table_print(&t, cli->out, IOB_FMT_TABLE);
@@ -306,6 +316,8 @@ static void dry_run_layer(iob_cli *cli, const tune_args *a, const iob_layer *L,
         fprintf(cli->out, "  ... %zu more (%zu kept, %zu pruned, %zu without a prediction)\n",
                 s->count - shown, s->kept > shown ? s->kept - shown : 0,
                 s->count - s->kept - s->unpredicted, s->unpredicted);
+    free(first);
+#undef MEASURED
 }
 
 static int dry_run(iob_cli *cli, const tune_args *a)

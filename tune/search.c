@@ -172,6 +172,33 @@ static size_t *measure_order(const iob_tune_space *s, size_t per_algo)
     return order;
 }
 
+/* Configs of each algorithm measured before the others by rank: 2 (fewer when the budget is
+ * small) when more than one algorithm has kept configs, else 0. */
+static size_t per_algo_count(const iob_tune_space *s, size_t budget)
+{
+    int nalgo = 0, present[IOB_ALGO_COUNT] = {0};
+    for (size_t i = 0; i < s->kept; i++)
+        if ((int)s->cands[i].cfg.algo >= 0 && (int)s->cands[i].cfg.algo < IOB_ALGO_COUNT &&
+            !present[s->cands[i].cfg.algo]++)
+            nalgo++;
+    if (nalgo < 2)
+        return 0;
+    return budget / (size_t)nalgo < 2 ? budget / (size_t)nalgo : 2;
+}
+
+iob_status iob_tune_first_measured(const iob_tune_space *s, size_t budget, unsigned char *mark)
+{
+    size_t *order = measure_order(s, per_algo_count(s, budget));
+    if (!order)
+        return IOB_ENOMEM;
+    for (size_t i = 0; i < s->kept; i++)
+        mark[i] = 0;
+    for (size_t j = 0; j < budget && j < s->kept; j++)
+        mark[order[j]] = 1;
+    free(order);
+    return IOB_OK;
+}
+
 iob_status iob_tune_search(const iob_tune_space *s, const iob_layer *L, const iob_measurer *meas,
                            const iob_tune_opts *opts, iob_tune_memo *memo, iob_tune_result *res,
                            iob_error *err)
@@ -182,15 +209,7 @@ iob_status iob_tune_search(const iob_tune_space *s, const iob_layer *L, const io
     /* Why "as many again" after K failures: a layer whose K best configs all fail is a kernel
      * bug to report, not a reason to measure the whole space; K more bound the cost at 2K. */
     size_t limit = 2 * res->budget;
-    int nalgo = 0, present[IOB_ALGO_COUNT] = {0};
-    for (size_t i = 0; i < s->kept; i++)
-        if ((int)s->cands[i].cfg.algo >= 0 && (int)s->cands[i].cfg.algo < IOB_ALGO_COUNT &&
-            !present[s->cands[i].cfg.algo]++)
-            nalgo++;
-    size_t per_algo = nalgo > 1 ? (res->budget / (size_t)nalgo < 2 ? res->budget / (size_t)nalgo
-                                                                     : 2)
-                                : 0;
-    size_t *order = measure_order(s, per_algo);
+    size_t *order = measure_order(s, per_algo_count(s, res->budget));
     if (!order)
         return iob_error_set(err, IOB_ENOMEM, "out of memory ordering %zu candidates", s->kept);
     if (meas->prepare) {

@@ -195,6 +195,12 @@ typedef struct iob_measurer {
                     const iob_config *cfgs, size_t n);
 } iob_measurer;
 
+/* Marks mark[i] (i < space->kept) for the configs the search measures first, the first `budget`
+ * of its measuring order: the best two kept configs of each algorithm (when several have kept
+ * configs), then the others by rank. IOB_ENOMEM when out of memory. */
+iob_status iob_tune_first_measured(const iob_tune_space *space, size_t budget,
+                                   unsigned char *mark);
+
 /* The prepare hook of the real measurers: builds each config's plan and compiles every launch
  * with NVRTC (iob_gpu_compile_many) for the machine's compute capability. Needs no GPU. */
 void iob_tune_precompile(void *ctx, const iob_layer *layer, const iob_machine *m,
