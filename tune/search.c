@@ -122,6 +122,15 @@ iob_status iob_tune_measure_list(const iob_tune_space *s, const iob_layer *L,
 {
     double t0 = iob_tune_now(NULL);
     iob_status rc = IOB_OK;
+    if (meas->prepare && n) { /* compile the whole list in parallel first (see iob_measurer) */
+        iob_config *cfgs = malloc(n * sizeof *cfgs);
+        if (cfgs) {
+            for (size_t j = 0; j < n; j++)
+                cfgs[j] = s->cands[order[j]].cfg;
+            meas->prepare(meas->ctx, L, s->machine, cfgs, n);
+            free(cfgs);
+        }
+    }
     for (size_t j = 0; j < n; j++) {
         const iob_tune_cand *c = &s->cands[order[j]];
         iob_tune_meas m;
