@@ -119,7 +119,7 @@ static iob_status ctx_init(iob_error *err)
     l->args[2] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK1};
     ctx_ready = 1; /* iob_jit_kernel below needs the context */
     iob_compile_info info;
-    st = iob_jit_kernel(l, &c->flush_kernel, &info, err);
+    st = iob_jit_kernel_pinned(l, &c->flush_kernel, &info, err);
     if (st)
         ctx_ready = 0;
     return st;
@@ -164,6 +164,20 @@ iob_status iob_dev_alloc(void **p, size_t bytes, const char *what, iob_error *er
         *p = NULL;
         return iob_cuda_fail(e, what, err);
     }
+    return IOB_OK;
+}
+
+iob_status iob_dev_alloc_sectors(void **p, size_t bytes, const char *what, iob_error *err)
+{
+    /* Kernels copy whole 16-byte pieces of 32-byte sectors (docs/gpu.md, "For kernel writers"):
+     * the tensor's last sector is allocated whole and its tail zeroed, so such a copy never
+     * leaves the allocation (compute-sanitizer memcheck flagged an 8-byte overrun of a
+     * 2520-byte input on the H100, 2026-11-23). */
+    size_t whole = (bytes + 31) & ~(size_t)31;
+    iob_status st = iob_dev_alloc(p, whole, what, err);
+    if (st || whole == bytes || !*p)
+        return st;
+    IOB_CUDA_TRY(cudaMemset((char *)*p + bytes, 0, whole - bytes), "cudaMemset(sector tail)");
     return IOB_OK;
 }
 

@@ -47,9 +47,9 @@ iob_status iob_session_open(iob_session *s, const iob_layer *L, const iob_run_op
         return iob_error_set(err, IOB_ENOMEM, "the layer's tensors need %.1f MB of device "
                              "memory, %.1f MB free (of %.1f MB)", need / 1e6, free_b / 1e6,
                              total_b / 1e6);
-    if ((st = iob_dev_alloc((void **)&s->x, s->x_bytes, "the input", err)) ||
-        (st = iob_dev_alloc((void **)&s->w, s->w_bytes, "the filter", err)) ||
-        (st = iob_dev_alloc((void **)&s->y, s->y_bytes, "the output", err))) {
+    if ((st = iob_dev_alloc_sectors((void **)&s->x, s->x_bytes, "the input", err)) ||
+        (st = iob_dev_alloc_sectors((void **)&s->w, s->w_bytes, "the filter", err)) ||
+        (st = iob_dev_alloc_sectors((void **)&s->y, s->y_bytes, "the output", err))) {
         iob_session_close(s);
         return st;
     }
@@ -399,7 +399,7 @@ iob_status iob_job_plan(iob_job *j, iob_session *s, const iob_plan *plan, iob_er
     for (int i = 0; !st && i < IOB_PLAN_WORK; i++) {
         char what[48];
         snprintf(what, sizeof what, "workspace %d", i);
-        if ((st = iob_dev_alloc(&p->work[i], (size_t)plan->work_bytes[i], what, err)))
+        if ((st = iob_dev_alloc_sectors(&p->work[i], (size_t)plan->work_bytes[i], what, err)))
             break;
         j->device_bytes += plan->work_bytes[i];
         /* workspaces start poisoned too: a kernel may not rely on zeroed memory */

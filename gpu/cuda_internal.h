@@ -55,6 +55,9 @@ iob_status iob_cuda_fail(cudaError_t e, const char *what, iob_error *err);
 /* cudaMalloc after checking cudaMemGetInfo: IOB_ENOMEM "what needs X MB of device memory, Y MB
  * free" when bytes + a 64 MiB margin do not fit. *p = NULL for bytes = 0. */
 iob_status iob_dev_alloc(void **p, size_t bytes, const char *what, iob_error *err);
+/* iob_dev_alloc rounded up to whole 32-byte sectors, the bytes past `bytes` zeroed: for tensors
+ * that kernels read in 16-byte pieces of sectors. */
+iob_status iob_dev_alloc_sectors(void **p, size_t bytes, const char *what, iob_error *err);
 void iob_dev_free(void *p);
 
 /* Enqueues the L2 flush (a read of 2 x L2) on s. */
@@ -68,6 +71,10 @@ void *iob_driver_entry(const char *symbol);
 /* The loaded kernel of a launch for the present device (compiled or taken from the caches). */
 iob_status iob_jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info *info,
                           iob_error *err);
+/* Like iob_jit_kernel, but the kernel is never unloaded to make room: for handles a caller keeps
+ * for the whole process (the L2 flush kernel of the context). */
+iob_status iob_jit_kernel_pinned(const iob_launch *l, cudaKernel_t *k, iob_compile_info *info,
+                                 iob_error *err);
 /* Launches l with its grid, block, dynamic shared memory (the limit raised above 48 KB) and
  * arguments; bufs[IOB_BUF_*] are the device pointers. Checks the launch (cudaGetLastError). */
 iob_status iob_jit_launch(const iob_launch *l, cudaKernel_t k, void *const bufs[6],

@@ -288,6 +288,7 @@ typedef struct loaded {
     cudaLibrary_t lib;
     cudaKernel_t kernel;
     int64_t smem_limit; /* dynamic shared memory limit set so far */
+    int pinned;         /* never recycled: its handle is kept for the whole process */
 } loaded;
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -302,8 +303,8 @@ static loaded *find_loaded(cudaKernel_t k)
     return NULL;
 }
 
-iob_status iob_jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info *info,
-                          iob_error *err)
+static iob_status jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info *info,
+                             int pin, iob_error *err)
 {
     iob_gpu_ctx *c;
     iob_status st = iob_gpu_ctx_get(&c, err);
@@ -315,6 +316,7 @@ iob_status iob_jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info
     for (int i = 0; i < table_n; i++)
         if (!strcmp(table[i].key, info->key) && !strcmp(table[i].entry, l->entry)) {
             *k = table[i].kernel;
+            table[i].pinned |= pin;
             pthread_mutex_unlock(&table_lock);
             info->cache_hit = 1;
             return IOB_OK;
@@ -340,8 +342,24 @@ iob_status iob_jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info
         snprintf(what, sizeof what, "cudaLibraryGetKernel(%s in %s)", l->entry, l->file);
         return iob_cuda_fail(e, what, err);
     }
-    /* a full table recycles the oldest slot (round robin); its library is unloaded */
-    int slot = table_n < TABLE_SIZE ? table_n++ : table_next++ % TABLE_SIZE;
+    /* A full table recycles the oldest slot that is not pinned (round robin); its library is
+     * unloaded. Pinned slots hold handles kept across calls (the L2 flush kernel): unloading
+     * one gave "invalid resource handle" on the H100 after a tuning worker had loaded more than
+     * TABLE_SIZE kernels (2026-11-23). */
+    int slot;
+    if (table_n < TABLE_SIZE) {
+        slot = table_n++;
+    } else {
+        int tries = 0;
+        do
+            slot = table_next++ % TABLE_SIZE;
+        while (table[slot].pinned && ++tries < TABLE_SIZE);
+        if (table[slot].pinned) { /* every slot pinned: cannot happen with one pinned kernel */
+            cudaLibraryUnload(lib);
+            pthread_mutex_unlock(&table_lock);
+            return iob_error_set(err, IOB_ENOMEM, "kernel table full of pinned kernels");
+        }
+    }
     if (table[slot].lib)
         cudaLibraryUnload(table[slot].lib);
     loaded *t = &table[slot];
@@ -351,8 +369,21 @@ iob_status iob_jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info
     t->lib = lib;
     t->kernel = *k;
     t->smem_limit = 48 * 1024;
+    t->pinned = pin;
     pthread_mutex_unlock(&table_lock);
     return IOB_OK;
+}
+
+iob_status iob_jit_kernel(const iob_launch *l, cudaKernel_t *k, iob_compile_info *info,
+                          iob_error *err)
+{
+    return jit_kernel(l, k, info, 0, err);
+}
+
+iob_status iob_jit_kernel_pinned(const iob_launch *l, cudaKernel_t *k, iob_compile_info *info,
+                                 iob_error *err)
+{
+    return jit_kernel(l, k, info, 1, err);
 }
 
 typedef CUresult (*pfn_kernel_get_function)(CUfunction *, CUkernel);
