@@ -366,7 +366,7 @@ static double scan(const iob_pebble *pb, double S, int P, iob_pebble_result *r, 
 }
 
 /* Golden-section refinement of one smooth objective around t0 (one grid step each side); every
- * point is offered to the running maximum. 24 steps narrow t to about 1e-5 of the bracket: near
+ * point is offered to the running maximum. 18 steps narrow t to about 2e-4 of the bracket: near
  * its maximum the bound is flat in t (second order), and the discrete step below takes over for
  * the one-processor bound. Returns the best t seen. */
 static double refine(search *s, double t0, double ratio)
@@ -375,7 +375,7 @@ static double refine(search *s, double t0, double ratio)
     const double g = 0.6180339887498949;
     double x1 = b - g * (b - a), x2 = a + g * (b - a);
     eval e1 = eval_keep(s, x1), e2 = eval_keep(s, x2);
-    for (int it = 0; it < 24 && b - a > 1; it++) {
+    for (int it = 0; it < 18 && b - a > 1; it++) {
         double f1 = objective(s, &e1), f2 = objective(s, &e2);
         if (fmax(f1, f2) > best) {
             best = fmax(f1, f2);
@@ -400,14 +400,22 @@ static double refine(search *s, double t0, double ratio)
 
 /* For k segments: the largest integer t in [1, hi] with segs(t) > k - 1 (segs decreases with
  * t), by bisection; t * k is then a valid bound (ceil(segs) >= k). */
-static void refine_k(search *s, double k, double hi)
+static void refine_k(search *s, double k, double t_guess, double hi)
 {
-    double lo = 1;
-    if (!(evaluate(s->pb, s->S, s->P, lo).segs > k - 1))
-        return;
-    if (evaluate(s->pb, s->S, s->P, hi).segs > k - 1) {
-        eval_keep(s, hi);
-        return;
+    /* bracket around the smooth optimum first (segs changes by about one per t/k there), the
+     * whole range [1, hi] only when that bracket does not hold the step */
+    double lo = fmax(1, floor(t_guess / 2)), h2 = fmin(hi, ceil(t_guess * 2));
+    if (evaluate(s->pb, s->S, s->P, lo).segs > k - 1 &&
+        !(evaluate(s->pb, s->S, s->P, h2).segs > k - 1)) {
+        hi = h2;
+    } else {
+        lo = 1;
+        if (!(evaluate(s->pb, s->S, s->P, lo).segs > k - 1))
+            return;
+        if (evaluate(s->pb, s->S, s->P, hi).segs > k - 1) {
+            eval_keep(s, hi);
+            return;
+        }
     }
     while (hi - lo > 1) { /* invariant: segs(lo) > k - 1 >= segs(hi) */
         double mid = floor(0.5 * (lo + hi));
@@ -436,12 +444,12 @@ iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
     search o = {pb, S, 1, &r, 1};
     double t1 = refine(&o, grid_best[1], ratio);
     /* The one-processor bound t * ceil(segs) is a step function of t: for the segment counts k
-     * near the smooth optimum (and every k up to 5 for small problems) take the largest integer
+     * next to the smooth optimum (and every k up to 5 for small problems) take the largest integer
      * t that still needs k segments. Skipped when even a gain of 2x could not beat the floor. */
     eval e1 = evaluate(pb, S, 1, t1);
     double kmax = ceil(e1.segs);
     if (2 * fmax(r.one, e1.one_smooth) > pb->floor)
         for (double k = kmax <= 4 ? 1 : kmax - 1; k <= kmax + 1; k++)
-            refine_k(&o, k, 256 * S);
+            refine_k(&o, k, t1, 256 * S);
     return r;
 }

@@ -1,0 +1,11 @@
+datadir = 'docs/results/plots'
+machine = "h100-sxm"
+peak = 51
+bw = 2.87
+ceil_src = "measured ceilings"
+xlo = 0.986708
+xhi = 1005.13
+ylo = 1.35978
+yhi = 153.051
+algos = "direct winograd cuDNN"
+algo_ids = "1 2 6"
