@@ -87,38 +87,41 @@ static const char *const csv_bound_cols[] = {
 #define NLAYERCOLS (int)(sizeof csv_layer_cols / sizeof csv_layer_cols[0])
 #define NBOUNDCOLS (int)(sizeof csv_bound_cols / sizeof csv_bound_cols[0])
 
-static void csv_layer_cells(const iob_layer *L, const iob_layer_counts *c, char cells[][160])
+/* A CSV cell: the longest value is a config text (char[256]) or a reason (char[160]). */
+#define CELL 272
+
+static void csv_layer_cells(const iob_layer *L, const iob_layer_counts *c, char cells[][CELL])
 {
     long long v[] = {L->n, L->c, L->h, L->w, L->k, L->r, L->s, L->stride_h, L->stride_w,
                      L->pad_top, L->pad_left, L->pad_top, L->pad_bottom, L->pad_left,
                      L->pad_right, L->dil_h, L->dil_w, L->groups, L->p, L->q};
-    snprintf(cells[0], 160, "%s", L->name);
+    snprintf(cells[0], CELL, "%s", L->name);
     for (int i = 0; i < 20; i++)
-        snprintf(cells[i + 1], 160, "%lld", v[i]);
-    snprintf(cells[21], 160, "%llu", (unsigned long long)c->flops);
-    snprintf(cells[22], 160, "%llu", (unsigned long long)(c->compulsory_elems * 4));
+        snprintf(cells[i + 1], CELL, "%lld", v[i]);
+    snprintf(cells[21], CELL, "%llu", (unsigned long long)c->flops);
+    snprintf(cells[22], CELL, "%llu", (unsigned long long)(c->compulsory_elems * 4));
 }
 
-static void csv_bound_cells(const iob_bound *b, char cells[][160])
+static void csv_bound_cells(const iob_bound *b, char cells[][CELL])
 {
     double eb = b->elem_bytes;
     for (int i = 0; i < NBOUNDCOLS; i++)
         cells[i][0] = '\0'; /* the best_* columns are filled by the caller when known */
-    snprintf(cells[0], 160, "%s", iob_algo_name(b->algo));
-    snprintf(cells[1], 160, "%s", b->variant);
-    snprintf(cells[2], 160, "%d", b->applicable);
-    snprintf(cells[3], 160, "%s", b->applicable ? "" : b->reason);
-    snprintf(cells[4], 160, "%.0f", b->s_words * eb);
+    snprintf(cells[0], CELL, "%s", iob_algo_name(b->algo));
+    snprintf(cells[1], CELL, "%s", b->variant);
+    snprintf(cells[2], CELL, "%d", b->applicable);
+    snprintf(cells[3], CELL, "%s", b->applicable ? "" : b->reason);
+    snprintf(cells[4], CELL, "%.0f", b->s_words * eb);
     if (!b->applicable)
         return;
-    snprintf(cells[5], 160, "%.0f", b->flops);
-    snprintf(cells[6], 160, "%.0f", b->compulsory * eb);
-    snprintf(cells[7], 160, "%.0f", b->leading * eb);
-    snprintf(cells[8], 160, "%.0f", b->bound * eb);
-    snprintf(cells[9], 160, "%.0f", b->bound_gpu * eb);
-    snprintf(cells[10], 160, "%s", b->dominant);
-    snprintf(cells[11], 160, "%.0f", b->workspace * eb);
-    snprintf(cells[12], 160, "%.4g", b->bound_gpu > 0 ? b->flops / (b->bound_gpu * eb) : 0);
+    snprintf(cells[5], CELL, "%.0f", b->flops);
+    snprintf(cells[6], CELL, "%.0f", b->compulsory * eb);
+    snprintf(cells[7], CELL, "%.0f", b->leading * eb);
+    snprintf(cells[8], CELL, "%.0f", b->bound * eb);
+    snprintf(cells[9], CELL, "%.0f", b->bound_gpu * eb);
+    snprintf(cells[10], CELL, "%s", b->dominant);
+    snprintf(cells[11], CELL, "%.0f", b->workspace * eb);
+    snprintf(cells[12], CELL, "%.4g", b->bound_gpu > 0 ? b->flops / (b->bound_gpu * eb) : 0);
 }
 
 /* The least-traffic config of an algorithm that has a dataflow model, for the best/bound ratio
@@ -281,7 +284,7 @@ int iob_cmd_bound(int argc, char **argv)
         if (iob_layer_counts_get(L, &counts, &err))
             goto fail;
         cJSON *jl = NULL, *jb = NULL;
-        char lcells[NLAYERCOLS][160];
+        char lcells[NLAYERCOLS][CELL];
         if (root) {
             jl = iob_cli_layer_json(L);
             cJSON_AddNumberToObject(jl, "flops", (double)counts.flops);
@@ -322,12 +325,12 @@ int iob_cmd_bound(int argc, char **argv)
                     }
                     cJSON_AddItemToArray(jb, jbound);
                 } else if (cli.format == IOB_FMT_CSV) {
-                    char bcells[NBOUNDCOLS][160];
+                    char bcells[NBOUNDCOLS][CELL];
                     csv_bound_cells(b, bcells);
                     if (bd) {
-                        snprintf(bcells[NBOUNDCOLS - 3], 160, "%s", cfgtext);
-                        snprintf(bcells[NBOUNDCOLS - 2], 160, "%.0f", bd->bytes);
-                        snprintf(bcells[NBOUNDCOLS - 1], 160, "%.4g", ratio);
+                        snprintf(bcells[NBOUNDCOLS - 3], CELL, "%s", cfgtext);
+                        snprintf(bcells[NBOUNDCOLS - 2], CELL, "%.0f", bd->bytes);
+                        snprintf(bcells[NBOUNDCOLS - 1], CELL, "%.4g", ratio);
                     }
                     const char *row[NLAYERCOLS + NBOUNDCOLS];
                     for (int c = 0; c < NLAYERCOLS; c++)
