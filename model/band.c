@@ -276,7 +276,13 @@ iob_status iob_band_candidates(const iob_band_algo *a, const iob_layer *L, const
     if (a->derive(L, &D, err) || iob_band_geom_get(L, a->kind, m, &g, err))
         return IOB_OK;
     iob_status st = iob_direct_dataflow.candidates(&D, m, out, count, err);
+    size_t kept = 0;
     for (size_t i = 0; !st && i < *count; i++)
-        (*out)[i].algo = a->algo;
+        if (!a->keep || a->keep(&D, &(*out)[i])) {
+            (*out)[kept] = (*out)[i];
+            (*out)[kept++].algo = a->algo;
+        }
+    if (!st)
+        *count = kept;
     return st;
 }

@@ -21,6 +21,9 @@ typedef struct iob_band_algo {
     /* The derived layer D of L (its input is the workspace): IOB_EINFEASIBLE with the reason when
      * the transform cannot express L, IOB_ERANGE when a derived size passes the limits. */
     iob_status (*derive)(const iob_layer *L, iob_layer *D, iob_error *err);
+    /* Optional: 0 drops a candidate of the derived layer D from the space (check still accepts
+     * it), where the direct kernel's register model does not hold on D's shapes. */
+    int (*keep)(const iob_layer *D, const iob_config *dcfg);
 } iob_band_algo;
 
 extern const iob_band_algo iob_band_im2col; /* model/im2col.c */

@@ -79,7 +79,7 @@ static iob_status im2col_derive(const iob_layer *L, iob_layer *D, iob_error *err
     return IOB_OK;
 }
 
-const iob_band_algo iob_band_im2col = {IOB_ALGO_IM2COL, BM_IM2COL, im2col_derive};
+const iob_band_algo iob_band_im2col = {IOB_ALGO_IM2COL, BM_IM2COL, im2col_derive, NULL};
 
 static iob_status im2col_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                iob_resources *res, iob_error *err)

@@ -101,7 +101,20 @@ static iob_status im2win_derive(const iob_layer *L, iob_layer *D, iob_error *err
     return IOB_OK;
 }
 
-const iob_band_algo iob_band_im2win = {IOB_ALGO_IM2WIN, BM_IM2WIN, im2win_derive};
+/* The direct kernel unrolls its S taps: on the derived layer S' = R*S taps, and a step's patch
+ * operands grow with S' * micro_p * micro_q. Measured with ptxas (sm_90, CUDA 13.0; docs/model.md,
+ * "im2win": registers) on the time-best configs of bench/layers/im2win-12.csv and
+ * gpu-layers.csv: every config above 128 either spilled (40 to 2500 bytes: S' = 9 with 4 x 4 x 4,
+ * S' = 49 and 121 with 8 x 1 x 8) or took up to 2x the registers the model budgets; none at or
+ * below 128 did. The space keeps those at or below. */
+#define IM2WIN_PATCH_OPS_MAX 128
+
+static int im2win_keep(const iob_layer *D, const iob_config *c)
+{
+    return D->s * c->micro_p * c->micro_q <= IM2WIN_PATCH_OPS_MAX;
+}
+
+const iob_band_algo iob_band_im2win = {IOB_ALGO_IM2WIN, BM_IM2WIN, im2win_derive, im2win_keep};
 
 static iob_status im2win_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                                iob_resources *res, iob_error *err)

@@ -366,12 +366,45 @@ static void test_direct_store_memo(void **state)
     }
 }
 
+/* im2win's space keeps the register tiles whose patch operands per step, S' * micro_p * micro_q
+ * with S' = R*S, stay within 128 (above, ptxas spilled or passed the register budget); check still
+ * takes the others. im2col's space is the direct kernel's on its derived layer, whole. */
+static void test_space_rules(void **state)
+{
+    (void)state;
+    iob_machine m = machine(0);
+    iob_layer L = layer("n=1,c=8,h=20,k=16,r=5,pad=2");
+    iob_config *all, *d;
+    size_t n, nd;
+    iob_error err;
+    assert_int_equal(iob_dataflow_enumerate(&L, IOB_ALGO_IM2WIN, &m, &all, &n, &err), IOB_OK);
+    assert_true(n > 100);
+    for (size_t i = 0; i < n; i++)
+        assert_true(25 * all[i].micro_p * all[i].micro_q <= 128);
+    free(all);
+    iob_config big = config("algo=im2win,tile_k=16,tile_p=4,tile_q=8,tile_c=2,micro_k=4,"
+                            "micro_p=2,micro_q=4");
+    iob_resources res;
+    assert_int_equal(iob_dataflow_check(&L, &big, &m, &res, &err), IOB_OK);
+    iob_band_setup s;
+    iob_config one = config("algo=im2col,tile_k=8,tile_p=2,tile_q=4,tile_c=4,micro_k=1,"
+                            "micro_p=1,micro_q=1");
+    assert_int_equal(iob_band_setup_get(&iob_band_im2col, &L, &one, &m, &s, &err), IOB_OK);
+    assert_int_equal(iob_dataflow_enumerate(&L, IOB_ALGO_IM2COL, &m, &all, &n, &err), IOB_OK);
+    assert_int_equal(iob_dataflow_enumerate(&s.derived, IOB_ALGO_DIRECT, &m, &d, &nd, &err),
+                     IOB_OK);
+    assert_int_equal(n, nd);
+    free(all);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_store_memo),
         cmocka_unit_test(test_by_hand),
         cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_space_rules),
         cmocka_unit_test(test_transform_counts),
         cmocka_unit_test(test_im2col_every_config),
         cmocka_unit_test(test_im2win_every_config),
