@@ -9,11 +9,15 @@
 
 extern const iob_plan_builder iob_direct_plan_builder; /* gpu/host_direct.c */
 extern const iob_plan_builder iob_plan_winograd; /* gpu/host_winograd.c */
+extern const iob_plan_builder iob_plan_im2col; /* gpu/host_im2col.c */
+extern const iob_plan_builder iob_plan_im2win; /* gpu/host_im2win.c */
 
 /* The algorithms that have kernels; each entry lives in gpu/host_<algo>.c. */
 static const iob_plan_builder *const builders[] = {
     &iob_direct_plan_builder,
     &iob_plan_winograd,
+    &iob_plan_im2col,
+    &iob_plan_im2win,
     NULL,
 };
 

@@ -7,11 +7,15 @@
 
 extern const iob_dataflow_ops iob_direct_dataflow; /* model/direct.c */
 extern const iob_dataflow_ops iob_dataflow_winograd; /* model/winograd.c */
+extern const iob_dataflow_ops iob_dataflow_im2col; /* model/im2col.c */
+extern const iob_dataflow_ops iob_dataflow_im2win; /* model/im2win.c */
 
 /* The registered dataflows; an algorithm appears here once its model, trace and kernel exist. */
 static const iob_dataflow_ops *const registry[] = {
     &iob_direct_dataflow,
     &iob_dataflow_winograd,
+    &iob_dataflow_im2col,
+    &iob_dataflow_im2win,
     NULL,
 };
 

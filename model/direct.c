@@ -733,7 +733,7 @@ typedef struct direct_counts {
 } direct_counts;
 
 /* The sums of count_traffic depend on few config fields each (input: tile_p, tile_q, tile_c;
- * filter: tile_k, tile_c; stores: tile_k, tile_p, tile_q), while an enumeration asks for tens of
+ * filter: tile_k, tile_c; stores: tile_k, tile_p, tile_q, tile_n), while an enumeration asks for tens of
  * thousands of configs of one layer: each thread remembers them for the last layer it saw (a
  * direct-mapped table per sum; a collision only recomputes). */
 #define MEMO_SIZE 1024
@@ -865,7 +865,8 @@ static iob_status count_traffic(const iob_layer *L, const iob_config *cfg,
      * spans them), into the output or its split plane (planes are 32-float aligned, so every
      * split has the output's residues) */
     memo_entry tmp_o = {0};
-    e = mm ? memo_slot(mm->out, cfg->tile_k, cfg->tile_p, cfg->tile_q, &hit) : &tmp_o;
+    /* keyed by the images per block too: a block of tn whole images stores one run (out_run 3) */
+    e = mm ? memo_slot(mm->out, cfg->tile_k, cfg->tile_p, cfg->tile_q * 32 + g->tn, &hit) : &tmp_o;
     if (!hit) {
         hist kout, prow, pcol;
         kout.n = 0;

@@ -44,3 +44,65 @@ iob_status iob_bound_im2col(const iob_layer *L, const iob_bound_opts *opts, iob_
                  : "gather");
     return IOB_OK;
 }
+
+/* ---- the dataflow (docs/model.md, "im2col + GEMM") --------------------------------------------
+ *
+ * The gather (gpu/kernels/im2col.cu) writes col[n][g][(c', r, s)][p][q], padding taps as zeros;
+ * the GEMM is the direct kernel on the derived layer
+ *     N x (C*R*S) x P x Q input (= col), K x (C/G*R*S) x 1 x 1 filter, stride 1, no padding,
+ *     G groups, output N x K x P x Q (= the layer's output),
+ * whose filter [K][C/G*R*S][1][1] is the layer's [K][C/G][R][S] as it lies in memory (crs =
+ * (c'*R + r)*S + s on both sides), so the direct kernel's own filter reorder is the only prep.
+ * The config is the direct kernel's on the derived layer: tile_k x tile_p x tile_q output tiles,
+ * tile_c channels of the derived layer (= (c', r, s) taps) per stage, and so on.
+ */
+#include "model/band_model.h"
+#include "model/dataflow_algo.h"
+
+static iob_status im2col_derive(const iob_layer *L, iob_layer *D, iob_error *err)
+{
+    int64_t crs;
+    if (iob_mul_overflow_i64(L->c, L->r * L->s, &crs) || crs > INT32_MAX)
+        return iob_error_set(err, IOB_ERANGE, "im2col: C*R*S = %lld*%lld*%lld channels of the "
+                             "derived layer exceed 2^31 - 1", (long long)L->c, (long long)L->r,
+                             (long long)L->s);
+    *D = *L;
+    D->c = crs;
+    D->h = L->p;
+    D->w = L->q;
+    D->r = D->s = 1;
+    D->stride_h = D->stride_w = 1;
+    D->pad_top = D->pad_bottom = D->pad_left = D->pad_right = 0;
+    D->dil_h = D->dil_w = 1;
+    D->p = L->p;
+    D->q = L->q;
+    return IOB_OK;
+}
+
+const iob_band_algo iob_band_im2col = {IOB_ALGO_IM2COL, BM_IM2COL, im2col_derive, NULL};
+
+static iob_status im2col_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                               iob_resources *res, iob_error *err)
+{
+    return iob_band_check(&iob_band_im2col, L, cfg, m, res, err);
+}
+
+static iob_status im2col_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                 const iob_resources *res, iob_traffic *t, iob_error *err)
+{
+    return iob_band_predict(&iob_band_im2col, L, cfg, m, res, t, err);
+}
+
+static iob_status im2col_candidates(const iob_layer *L, const iob_machine *m, iob_config **out,
+                                    size_t *count, iob_error *err)
+{
+    return iob_band_candidates(&iob_band_im2col, L, m, out, count, err);
+}
+
+const iob_dataflow_ops iob_dataflow_im2col = {
+    .algo = IOB_ALGO_IM2COL,
+    .check = im2col_check,
+    .predict = im2col_predict,
+    .candidates = im2col_candidates,
+    .relaxed = NULL,
+};

@@ -59,3 +59,85 @@ iob_status iob_bound_im2win(const iob_layer *L, const iob_bound_opts *opts, iob_
                                  : "window transform");
     return IOB_OK;
 }
+
+/* ---- the dataflow (docs/model.md, "im2win") ---------------------------------------------------
+ *
+ * The window transform (gpu/kernels/im2win.cu) writes win[n][c][p][x][r] =
+ * in_padded[n][c][p*sh + r*dh][x] for x < Wp = W + pad_left + pad_right (zeros on padding); the
+ * dot products are the direct kernel on the derived layer
+ *     N x C x P x (Wp*R) input (= win), K x C/G x 1 x (R*S) filter with tap s' = s*R + r,
+ *     stride (1, sw*R), no padding, dilation 1, G groups, output N x K x P x Q,
+ * since output (p, q) reads win[.][p][q*sw + s][r] = win row p at (q*sw)*R + s*R + r. Its Q' =
+ * floor((Wp*R - R*S) / (sw*R)) + 1 = floor((Wp - S)/sw) + 1 = Q. The filter is reordered once
+ * per layer (a prep launch) straight into the direct kernel's workspace layout.
+ */
+#include "model/band_model.h"
+#include "model/dataflow_algo.h"
+
+static iob_status im2win_derive(const iob_layer *L, iob_layer *D, iob_error *err)
+{
+    if (L->dil_w != 1)
+        return iob_error_set(err, IOB_EINFEASIBLE, "im2win needs dil_w = 1 (layer: %lld): with "
+                             "dilation d the taps of a window row lie at r + s*d*R, not at one "
+                             "stride, so no 1 x R*S filter of the derived layer reads them",
+                             (long long)L->dil_w);
+    int64_t wr, wp = L->w + L->pad_left + L->pad_right;
+    if (iob_mul_overflow_i64(wp, L->r, &wr) || wr > INT32_MAX / 2 ||
+        L->stride_w * L->r > INT32_MAX)
+        return iob_error_set(err, IOB_ERANGE, "im2win: window rows of (W + pads) * R = %lld * %lld "
+                             "floats exceed the kernels' 32-bit sizes", (long long)wp,
+                             (long long)L->r);
+    *D = *L;
+    D->h = L->p;
+    D->w = wr;
+    D->r = 1;
+    D->s = L->r * L->s;
+    D->stride_h = 1;
+    D->stride_w = L->stride_w * L->r;
+    D->pad_top = D->pad_bottom = D->pad_left = D->pad_right = 0;
+    D->dil_h = D->dil_w = 1;
+    D->p = L->p;
+    D->q = (D->w - D->s) / D->stride_w + 1;
+    return IOB_OK;
+}
+
+/* The direct kernel unrolls its S taps: on the derived layer S' = R*S taps, and a step's patch
+ * operands grow with S' * micro_p * micro_q. Measured with ptxas (sm_90, CUDA 13.0; docs/model.md,
+ * "im2win": registers) on the time-best configs of bench/layers/im2win-12.csv and
+ * gpu-layers.csv: every config above 128 either spilled (40 to 2500 bytes: S' = 9 with 4 x 4 x 4,
+ * S' = 49 and 121 with 8 x 1 x 8) or took up to 2x the registers the model budgets; none at or
+ * below 128 did. The space keeps those at or below. */
+#define IM2WIN_PATCH_OPS_MAX 128
+
+static int im2win_keep(const iob_layer *D, const iob_config *c)
+{
+    return D->s * c->micro_p * c->micro_q <= IM2WIN_PATCH_OPS_MAX;
+}
+
+const iob_band_algo iob_band_im2win = {IOB_ALGO_IM2WIN, BM_IM2WIN, im2win_derive, im2win_keep};
+
+static iob_status im2win_check(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                               iob_resources *res, iob_error *err)
+{
+    return iob_band_check(&iob_band_im2win, L, cfg, m, res, err);
+}
+
+static iob_status im2win_predict(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                                 const iob_resources *res, iob_traffic *t, iob_error *err)
+{
+    return iob_band_predict(&iob_band_im2win, L, cfg, m, res, t, err);
+}
+
+static iob_status im2win_candidates(const iob_layer *L, const iob_machine *m, iob_config **out,
+                                    size_t *count, iob_error *err)
+{
+    return iob_band_candidates(&iob_band_im2win, L, m, out, count, err);
+}
+
+const iob_dataflow_ops iob_dataflow_im2win = {
+    .algo = IOB_ALGO_IM2WIN,
+    .check = im2win_check,
+    .predict = im2win_predict,
+    .candidates = im2win_candidates,
+    .relaxed = NULL,
+};

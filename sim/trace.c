@@ -8,11 +8,15 @@
 
 extern const iob_trace_builder iob_direct_trace_builder; /* sim/trace_direct.c */
 extern const iob_trace_builder iob_trace_winograd; /* sim/trace_winograd.c */
+extern const iob_trace_builder iob_trace_im2col; /* sim/trace_im2col.c */
+extern const iob_trace_builder iob_trace_im2win; /* sim/trace_im2win.c */
 
 /* The algorithms with a trace generator; each entry lives in sim/trace_<algo>.c. */
 static const iob_trace_builder *const builders[] = {
     &iob_direct_trace_builder,
     &iob_trace_winograd,
+    &iob_trace_im2col,
+    &iob_trace_im2win,
     NULL,
 };
 

@@ -1,0 +1,12 @@
+/* host_im2col.c - the launch plan of im2col (gpu/host_band.c builds it: the transform, then the direct
+ * kernel on the derived layer). Pure C. */
+#include "gpu/host_band.h"
+
+static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
+                        const iob_resources *res, iob_plan *plan, iob_error *err)
+{
+    (void)res;
+    return iob_band_plan_build(&iob_band_im2col, L, cfg, m, plan, err);
+}
+
+const iob_plan_builder iob_plan_im2col = {IOB_ALGO_IM2COL, build};
