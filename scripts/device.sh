@@ -21,7 +21,10 @@
 #   l1probe    ncu on direct_conv of 4 layers: the read path's counters (L1TEX requests and
 #              sectors of LDGSTS, xbar sectors, L2 sectors) beside the model -> l1probe.csv
 #   tune       iobound tune on bench/layers/gpu-layers.csv (both batches) with random search beside
-#              (IOB_TUNE_ARGS adds options)                                      -> tune-h100.csv
+#              (IOB_TUNE_ARGS adds options)                                      -> tune-h100.jsonl
+#              IOB_TUNE_RESUME=FILE starts from FILE's records (those layers are skipped)
+#   exhaustive iobound tune --compare exhaustive,random --algo direct on bench/layers/tiny-exhaustive.csv
+#                                                                              -> tune-exhaustive.jsonl
 #   tune12     iobound tune on bench/layers/im2win-12.csv (batch 128)          -> tune-im2win12.csv
 #   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
 #              simulated and measured per record (resumable)                    -> validate-h100.csv
@@ -329,12 +332,25 @@ step_l1probe() {
 
 step_tune() {
   CUR=tune
-  # shellcheck disable=SC2086
+  # IOB_TUNE_RESUME: an earlier run's records; tune skips the layers already there
+  [ -n "${IOB_TUNE_RESUME:-}" ] && cp "$SRC/$IOB_TUNE_RESUME" "$OUT/tune-h100.jsonl"
   T "$BUILD/iobound" tune --layers "$SRC/bench/layers/gpu-layers.csv" --compare random \
-    ${IOB_TUNE_ARGS:-} --db "$LOGS/tune-db.json" -o "$OUT/tune-h100.csv"
+    ${IOB_TUNE_ARGS:-} --db "$LOGS/tune-db.json" -o "$OUT/tune-h100.jsonl"
   local rc=$?
   cp "$LOGS/tune-db.json" "$OUT/" 2>/dev/null
-  note "$(grep -vc '^#' "$OUT/tune-h100.csv" 2>/dev/null) lines (csv: tune-h100.csv)"
+  note "$(grep -c . "$OUT/tune-h100.jsonl" 2>/dev/null) records (tune-h100.jsonl)"
+  return "$rc"
+}
+
+# The tuner against exhaustive search (issue 9): every feasible direct config of four small layers
+# (bench/layers/tiny-exhaustive.csv, 279-1080 configs each) measured, beside the tuner's K and a
+# random search with the same budget.
+step_exhaustive() {
+  CUR=exhaustive
+  T "$BUILD/iobound" tune --layers "$SRC/bench/layers/tiny-exhaustive.csv" --algo direct \
+    --compare exhaustive,random --db "$LOGS/tune-db-exhaustive.json" -o "$OUT/tune-exhaustive.jsonl"
+  local rc=$?
+  note "$(grep -c . "$OUT/tune-exhaustive.jsonl" 2>/dev/null) records (tune-exhaustive.jsonl)"
   return "$rc"
 }
 
@@ -362,14 +378,14 @@ step_validate() {
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|tune12|validate) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune tune12 validate)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"
     continue
   fi
-  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|tune|random) echo 240 ;; validate|tune12) echo 150 ;; *) echo 180 ;; esac)" "step_$s"
+  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|tune|random|exhaustive) echo 240 ;; validate|tune12) echo 150 ;; *) echo 180 ;; esac)" "step_$s"
 done
 
 # ---- results ---------------------------------------------------------------------------------
