@@ -1,5 +1,6 @@
 /* dataflow.c - dispatch of check / predict / enumerate / best to the algorithms' dataflow files,
  * and the parts every algorithm shares. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,9 @@ iob_status iob_dataflow_predict(const iob_layer *L, const iob_config *cfg, const
     return ops->predict(L, cfg, m, &res, t, err);
 }
 
+/* below this many candidates a parallel region costs more than it saves */
+#define ENUM_PARALLEL_MIN 4096
+
 iob_status iob_dataflow_enumerate(const iob_layer *L, iob_algo algo, const iob_machine *m,
                                   iob_config **out, size_t *count, iob_error *err)
 {
@@ -72,12 +76,29 @@ iob_status iob_dataflow_enumerate(const iob_layer *L, iob_algo algo, const iob_m
     iob_status st = ops->candidates(L, m, &cand, &n, err);
     if (st)
         return st;
+    /* The checks are independent and their memos thread-local (model/direct.c, band.c): a large
+     * space is checked on all threads (inside an outer parallel sweep this runs on one), then
+     * compacted in enumeration order, so the result does not depend on the thread count. */
+    unsigned char *ok = n >= ENUM_PARALLEL_MIN ? malloc(n) : NULL;
     size_t kept = 0;
-    iob_resources res;
-    for (size_t i = 0; i < n; i++) {
-        memset(&res, 0, sizeof res);
-        if (ops->check(L, &cand[i], m, &res, NULL) == IOB_OK)
-            cand[kept++] = cand[i];
+    if (ok) {
+#pragma omp parallel for schedule(static)
+        for (ptrdiff_t i = 0; i < (ptrdiff_t)n; i++) {
+            iob_resources r;
+            memset(&r, 0, sizeof r);
+            ok[i] = ops->check(L, &cand[i], m, &r, NULL) == IOB_OK;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (ok[i])
+                cand[kept++] = cand[i];
+        free(ok);
+    } else {
+        iob_resources res;
+        for (size_t i = 0; i < n; i++) {
+            memset(&res, 0, sizeof res);
+            if (ops->check(L, &cand[i], m, &res, NULL) == IOB_OK)
+                cand[kept++] = cand[i];
+        }
     }
     *out = cand;
     *count = kept;
