@@ -193,8 +193,11 @@ static iob_status layer_configs(const iob_layer *L, iob_algo algo, const iob_mac
     free(all);
     if (!k) {
         free(r);
-        return iob_error_set(err, IOB_EINFEASIBLE, "no feasible %s config for layer %s on %s",
-                             iob_algo_name(algo), L->name[0] ? L->name : "(unnamed)", m->name);
+        char why[sizeof err->msg + 2] = ""; /* the reason iob_dataflow_enumerate left, if any */
+        if (err->msg[0])
+            snprintf(why, sizeof why, ": %s", err->msg);
+        return iob_error_set(err, IOB_EINFEASIBLE, "no feasible %s config for layer %s on %s%s",
+                             iob_algo_name(algo), L->name[0] ? L->name : "(unnamed)", m->name, why);
     }
     qsort(r, k, sizeof *r, cmp_ranked);
     *out = r;

@@ -1,6 +1,7 @@
 /* dataflow.c - dispatch of check / predict / enumerate / best to the algorithms' dataflow files,
  * and the parts every algorithm shares. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,8 @@ iob_status iob_dataflow_enumerate(const iob_layer *L, iob_algo algo, const iob_m
         return no_ops(algo, err);
     iob_config *cand = NULL;
     size_t n = 0;
+    if (err) /* an empty space leaves the reason here when the algorithm gives one */
+        iob_error_clear(err);
     iob_status st = ops->candidates(L, m, &cand, &n, err);
     if (st)
         return st;
@@ -120,8 +123,11 @@ iob_status iob_dataflow_best(const iob_layer *L, iob_algo algo, const iob_machin
         return st;
     if (n == 0) {
         free(all);
-        return iob_error_set(err, IOB_EINFEASIBLE, "no feasible %s config for this layer on %s",
-                             iob_algo_name(algo), m->name);
+        char why[sizeof err->msg + 2] = "";
+        if (err && err->msg[0])
+            snprintf(why, sizeof why, ": %s", err->msg);
+        return iob_error_set(err, IOB_EINFEASIBLE, "no feasible %s config for this layer on %s%s",
+                             iob_algo_name(algo), m->name, why);
     }
     double best_v = 0;
     size_t best_i = n;
