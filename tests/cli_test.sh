@@ -265,7 +265,8 @@ contains validate-resume "$tmp/err" "0 new records (0 with errors), 4 already th
 check validate-jsonl 0 "$bin" validate --layer c=8,h=9,k=8,r=3 --algo direct --no-measure -o "$tmp/v.jsonl"
 head -c 1 "$tmp/v.jsonl" | grep -q '{' || { echo "FAIL validate-jsonl: not JSON Lines"; fails=$((fails + 1)); }
 check summary 0 "$bin" validate --summary "$small"
-contains summary "$tmp/out" "SM->L2 read"
+contains summary "$tmp/out" "SM<-L2 read (SM side)"
+contains summary "$tmp/out" "L2-slice read (lts)"
 contains summary "$tmp/out" "12 checked, 0 below the bound"
 check summary-json 0 "$bin" validate --summary "$small" --format json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["records"]["total"] == 22 and d["soundness"]["measured"]["below_bound"] == 0' "$tmp/out" \
