@@ -2,6 +2,7 @@
  * (an Nsight Compute raw CSV recorded by the user, of PyTorch or a hand-written kernel) against
  * the layer's lower bound and the best dataflow's prediction. Needs no GPU. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +17,19 @@ static const char help[] =
     "  ncu --metrics dram__bytes_read.sum,dram__bytes_write.sum,\n"
     "      lts__t_sectors_srcunit_tex_op_read.sum,lts__t_sectors_srcunit_tex_op_write.sum,\n"
     "      l1tex__t_bytes_pipe_lsu_mem_global_op_ld.sum,sm__sass_data_bytes_mem_shared.sum,\n"
-    "      sm__sass_thread_inst_executed_op_ffma_pred_on.sum,gpu__time_duration.sum\n"
+    "      sm__sass_thread_inst_executed_op_ffma_pred_on.sum,gpu__time_duration.sum,\n"
+    "      l1tex__m_xbar2l1tex_read_sectors.sum\n"
     "      --cache-control all --csv --page raw --log-file FILE.csv <your program>\n"
     "(any subset of the metrics; --page details works too) and puts each kernel's SM<->L2 and\n"
     "DRAM traffic beside the lower bound of the layer for the machine's SMs (direct convolution,\n"
     "all SMs, FP32 bytes) and the traffic the best dataflow of the model predicts. Works\n"
     "without a GPU.\n"
+    "\n"
+    "SM read = l1tex__m_xbar2l1tex_read_sectors x 32 (what the SMs received from L2, what the\n"
+    "model counts); L2-slice read = lts__t_sectors_srcunit_tex_op_read x 32 (the L2 slices\n"
+    "count fewer: requests of several SMs to one sector are merged). SM<->L2 = SM read + L2\n"
+    "write, the L2-slice read standing in for a kernel recorded without the xbar metric.\n"
+    "Metrics a file lacks are shown as - (empty in CSV, null in JSON).\n"
     "\n"
     "  --ncu FILE     the CSV (ncu --csv --page raw)\n"
     "  --layer SPEC   the layer the kernels compute (exactly one)\n"
@@ -80,6 +88,39 @@ static double direct_bound(const iob_layer *L, const iob_machine *m, double *low
 }
 
 static double nz(double v) { return isnan(v) ? 0 : v; }
+
+/* The sum of a field over the kernels that have it; NAN when none has it (a metric the file was
+ * recorded without), never 0. */
+static double sum_present(const iob_counters *k, int n, size_t offset)
+{
+    double s = 0;
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        double v = *(const double *)((const char *)&k[i] + offset);
+        if (!isnan(v)) {
+            s += v;
+            any = 1;
+        }
+    }
+    return any ? s : NAN;
+}
+
+/* Read sectors of a kernel on the SM side, the L2 slices' count standing in where the file
+ * lacks the xbar metric (NAN when it has neither). */
+static double read_sectors(const iob_counters *c)
+{
+    return isnan(c->sm_read_sectors) ? c->l2_read_sectors : c->sm_read_sectors;
+}
+
+/* "%.0f", or "" for NAN (a CSV cell of a metric the file lacks) */
+static const char *csv_num(double v, char *buf, size_t size)
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, size, "%.0f", v);
+    return buf;
+}
 
 /* "%.2f" (scaled) or "-" for NAN */
 static void fmt_num(double v, double scale, char *buf, size_t size)
@@ -161,15 +202,29 @@ int iob_cmd_compare(int argc, char **argv)
     iob_counters sum;
     memset(&sum, 0, sizeof sum);
     snprintf(sum.kernel, sizeof sum.kernel, "(sum of %d kernels)", n);
-    for (int i = 0; i < n; i++) {
-        sum.l2_read_sectors += nz(k[i].l2_read_sectors);
-        sum.l2_write_sectors += nz(k[i].l2_write_sectors);
-        sum.dram_read_bytes += nz(k[i].dram_read_bytes);
-        sum.dram_write_bytes += nz(k[i].dram_write_bytes);
-        sum.smem_bytes += nz(k[i].smem_bytes);
-        sum.ffma += nz(k[i].ffma);
-        sum.duration_ns += nz(k[i].duration_ns);
-    }
+#define SUM(field) sum.field = sum_present(k, n, offsetof(iob_counters, field))
+    SUM(l2_read_sectors);
+    SUM(l2_write_sectors);
+    SUM(sm_read_sectors);
+    SUM(dram_read_bytes);
+    SUM(dram_write_bytes);
+    SUM(l1_global_load_bytes);
+    SUM(smem_bytes);
+    SUM(ffma);
+    SUM(duration_ns);
+#undef SUM
+    /* SM<->L2 of the sum: the kernels' reads (SM side, or the L2 slices' count of a kernel
+     * recorded without the xbar metric) + writes, over the kernels that have them */
+    double sum_rd = 0;
+    int any_rd = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(read_sectors(&k[i]))) {
+            sum_rd += read_sectors(&k[i]);
+            any_rd = 1;
+        }
+    double sum_sm_l2 = !any_rd && isnan(sum.l2_write_sectors)
+                           ? NAN
+                           : (sum_rd + nz(sum.l2_write_sectors)) * 32;
     iob_table t;
     cJSON *root = NULL;
     if (cli.format == IOB_FMT_JSON) {
@@ -189,29 +244,32 @@ int iob_cmd_compare(int argc, char **argv)
             cJSON_AddNullToObject(root, "best_dataflow_l2_bytes");
         }
     } else {
-        iob_table_init(&t, 11);
-        for (int c = 1; c < 11; c++)
+        iob_table_init(&t, 12);
+        for (int c = 1; c < 12; c++)
             t.right[c] = 1;
-        iob_table_rowf(&t, "kernel\tL2 read\tL2 write\tL2 total\tx bound\tx best flow\tDRAM read\t"
-                       "DRAM write\tshared\tFFMA\ttime us");
+        iob_table_rowf(&t, "kernel\tSM read\tL2-slice read\tL2 write\tSM<->L2\tx bound\t"
+                       "x best flow\tDRAM read\tDRAM write\tshared\tFFMA\ttime us");
         if (cli.format == IOB_FMT_CSV) {
             iob_table_free(&t);
-            iob_table_init(&t, 14);
-            iob_table_rowf(&t, "layer\tkernel\tl2_read_bytes\tl2_write_bytes\tdram_read_bytes\t"
-                           "dram_write_bytes\tsmem_bytes\tffma\tduration_ns\tbound_l2_bytes\t"
-                           "best_flow_l2_bytes\tbest_flow_config\tx_bound\tx_best_flow");
+            iob_table_init(&t, 15);
+            iob_table_rowf(&t, "layer\tkernel\tl2_read_bytes\tsm_read_bytes\tl2_write_bytes\t"
+                           "dram_read_bytes\tdram_write_bytes\tsmem_bytes\tffma\tduration_ns\t"
+                           "bound_l2_bytes\tbest_flow_l2_bytes\tbest_flow_config\tx_bound\t"
+                           "x_best_flow");
         }
     }
     cJSON *jk = root ? cJSON_AddArrayToObject(root, "kernels") : NULL;
     for (int i = 0; i <= n; i++) {
         const iob_counters *c = i < n ? &k[i] : &sum;
-        double l2 = (c->l2_read_sectors + c->l2_write_sectors) * 32;
+        double l2 = i < n ? (read_sectors(c) + c->l2_write_sectors) * 32 : sum_sm_l2;
         if (root) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "kernel", c->kernel);
 #define NUM(key, v) (isnan(v) ? cJSON_AddNullToObject(o, key) : cJSON_AddNumberToObject(o, key, v))
             NUM("l2_read_bytes", c->l2_read_sectors * 32);
+            NUM("sm_read_bytes", c->sm_read_sectors * 32);
             NUM("l2_write_bytes", c->l2_write_sectors * 32);
+            NUM("sm_l2_bytes", l2);
             NUM("dram_read_bytes", c->dram_read_bytes);
             NUM("dram_write_bytes", c->dram_write_bytes);
             NUM("smem_bytes", c->smem_bytes);
@@ -225,17 +283,26 @@ int iob_cmd_compare(int argc, char **argv)
             else
                 cJSON_AddItemToObject(root, "sum", o);
         } else if (cli.format == IOB_FMT_CSV) {
-            iob_table_rowf(&t, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.4g"
-                           "\t%.4g", L->name, c->kernel, c->l2_read_sectors * 32,
-                           c->l2_write_sectors * 32, c->dram_read_bytes, c->dram_write_bytes,
-                           c->smem_bytes, c->ffma, c->duration_ns, bound, pred, cfgtext,
-                           l2 / bound, l2 / pred);
+            char v[10][40], x1[40], x2[40];
+            double vals[10] = {c->l2_read_sectors * 32, c->sm_read_sectors * 32,
+                               c->l2_write_sectors * 32, c->dram_read_bytes, c->dram_write_bytes,
+                               c->smem_bytes, c->ffma, c->duration_ns, bound, pred};
+            for (int j = 0; j < 10; j++)
+                csv_num(vals[j], v[j], sizeof v[j]);
+            snprintf(x1, sizeof x1, "%.4g", l2 / bound);
+            snprintf(x2, sizeof x2, "%.4g", l2 / pred);
+            iob_table_rowf(&t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
+                           L->name, c->kernel, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+                           v[8], v[9], cfgtext, isnan(l2 / bound) ? "" : x1,
+                           isnan(l2 / pred) ? "" : x2);
         } else {
-            char a1[32], a2[32], a3[32], a4[32], a5[32], a6[32], a7[32], r1[32], r2[32], tu[32];
+            char a0[32], a1[32], a2[32], a3[32], a4[32], a5[32], a6[32], a7[32], r1[32], r2[32],
+                tu[32];
             fmt_num(l2 / bound, 1, r1, sizeof r1);
             fmt_num(l2 / pred, 1, r2, sizeof r2);
             fmt_num(c->duration_ns / 1e3, 1, tu, sizeof tu);
-            iob_table_rowf(&t, "%.60s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", c->kernel,
+            iob_table_rowf(&t, "%.60s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", c->kernel,
+                           iob_cli_bytes_or_dash(c->sm_read_sectors * 32, a0, sizeof a0),
                            iob_cli_bytes_or_dash(c->l2_read_sectors * 32, a1, sizeof a1),
                            iob_cli_bytes_or_dash(c->l2_write_sectors * 32, a2, sizeof a2),
                            iob_cli_bytes_or_dash(l2, a3, sizeof a3), r1, r2,

@@ -25,9 +25,13 @@ static const char help[] =
     "  --seed S       inputs drawn from S (default 1)\n"
     "%s%s"
     "\n"
-    "Levels: SM<->L2 = lts__t_sectors_srcunit_tex_op_read/write x 32 bytes; DRAM =\n"
-    "dram__bytes_read/write; shared = sm__sass_data_bytes_mem_shared; FFMA =\n"
-    "sm__sass_thread_inst_executed_op_ffma_pred_on (docs/counters.md).\n";
+    "Levels: SM<-L2 read = l1tex__m_xbar2l1tex_read_sectors x 32 bytes (what the crossbar\n"
+    "delivered to the SMs, what the model counts); L2-slice read =\n"
+    "lts__t_sectors_srcunit_tex_op_read x 32 (the L2 slices' count, lower where requests of\n"
+    "several SMs to one sector merge; measured only); SM->L2 write =\n"
+    "lts__t_sectors_srcunit_tex_op_write x 32; DRAM = dram__bytes_read/write; shared =\n"
+    "sm__sass_data_bytes_mem_shared; FFMA = sm__sass_thread_inst_executed_op_ffma_pred_on\n"
+    "(docs/counters.md).\n";
 
 enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_CONFIG, OPT_VIA, OPT_SEED };
 
@@ -75,12 +79,14 @@ static double bound_bytes(const iob_layer *L, iob_algo algo, const iob_machine *
 }
 
 static const char *const csv_cols[] = {
-    "name", "target", "kernel", "l2_read_bytes", "l2_write_bytes", "dram_read_bytes",
-    "dram_write_bytes", "l1_global_load_bytes", "smem_bytes", "ffma", "duration_ns",
-    "bound_l2_bytes", "bound_algo", "pred_l2_read_bytes", "pred_l2_write_bytes",
+    "name", "target", "kernel", "l2_read_bytes", "sm_read_bytes", "l2_write_bytes",
+    "dram_read_bytes", "dram_write_bytes", "l1_global_load_bytes", "smem_bytes", "ffma",
+    "duration_ns", "bound_l2_bytes", "bound_algo", "pred_l2_read_bytes", "pred_l2_write_bytes",
     "pred_dram_read_bytes", "pred_dram_write_bytes", "pred_smem_bytes", "pred_ffma",
     "pred_time_ns", "macs", "compulsory_bytes"};
 #define NCSV (int)(sizeof csv_cols / sizeof csv_cols[0])
+/* index of the first column after the measured ones */
+#define CSV_BOUND 12
 
 static void csv_row(iob_table *t, const iob_layer *L, const char *target, const iob_counters *c,
                     double bound, const char *balgo, const iob_traffic *tr, int have_pred,
@@ -91,28 +97,34 @@ static void csv_row(iob_table *t, const iob_layer *L, const char *target, const 
     snprintf(cell[0], 128, "%s", L->name);
     snprintf(cell[1], 128, "%s", target);
     snprintf(cell[2], 128, "%s", c->kernel);
-    double v[] = {c->l2_read_sectors * 32, c->l2_write_sectors * 32, c->dram_read_bytes,
-                  c->dram_write_bytes, c->l1_global_load_bytes, c->smem_bytes, c->ffma,
-                  c->duration_ns};
-    for (int i = 0; i < 8; i++)
-        snprintf(cell[3 + i], 128, "%.0f", v[i]);
-    for (int i = 11; i < NCSV; i++)
+    double v[] = {c->l2_read_sectors * 32, c->sm_read_sectors * 32, c->l2_write_sectors * 32,
+                  c->dram_read_bytes, c->dram_write_bytes, c->l1_global_load_bytes,
+                  c->smem_bytes, c->ffma, c->duration_ns};
+    _Static_assert(3 + sizeof v / sizeof v[0] == CSV_BOUND, "measured columns");
+    for (int i = 0; i < 9; i++) { /* a metric not measured (ncu: "n/a") is an empty cell */
+        if (isnan(v[i]))
+            cell[3 + i][0] = '\0';
+        else
+            snprintf(cell[3 + i], 128, "%.0f", v[i]);
+    }
+    for (int i = CSV_BOUND; i < NCSV; i++)
         cell[i][0] = '\0';
+    const int B = CSV_BOUND;
     if (bound >= 0) {
-        snprintf(cell[11], 128, "%.0f", bound);
-        snprintf(cell[12], 128, "%s", balgo);
-        snprintf(cell[20], 128, "%llu", (unsigned long long)lc->macs);
-        snprintf(cell[21], 128, "%llu", (unsigned long long)lc->compulsory_elems * 4);
+        snprintf(cell[B], 128, "%.0f", bound);
+        snprintf(cell[B + 1], 128, "%s", balgo);
+        snprintf(cell[B + 9], 128, "%llu", (unsigned long long)lc->macs);
+        snprintf(cell[B + 10], 128, "%llu", (unsigned long long)lc->compulsory_elems * 4);
     }
     if (have_pred) {
-        snprintf(cell[13], 128, "%llu", (unsigned long long)tr->l2_read_bytes);
-        snprintf(cell[14], 128, "%llu", (unsigned long long)tr->l2_write_bytes);
-        snprintf(cell[15], 128, "%.0f", tr->dram_read_bytes);
-        snprintf(cell[16], 128, "%.0f", tr->dram_write_bytes);
-        snprintf(cell[17], 128, "%llu", (unsigned long long)(tr->smem_read_bytes +
-                                                            tr->smem_write_bytes));
-        snprintf(cell[18], 128, "%llu", (unsigned long long)tr->ffma);
-        snprintf(cell[19], 128, "%.0f", tr->time_s * 1e9);
+        snprintf(cell[B + 2], 128, "%llu", (unsigned long long)tr->l2_read_bytes);
+        snprintf(cell[B + 3], 128, "%llu", (unsigned long long)tr->l2_write_bytes);
+        snprintf(cell[B + 4], 128, "%.0f", tr->dram_read_bytes);
+        snprintf(cell[B + 5], 128, "%.0f", tr->dram_write_bytes);
+        snprintf(cell[B + 6], 128, "%llu", (unsigned long long)(tr->smem_read_bytes +
+                                                               tr->smem_write_bytes));
+        snprintf(cell[B + 7], 128, "%llu", (unsigned long long)tr->ffma);
+        snprintf(cell[B + 8], 128, "%.0f", tr->time_s * 1e9);
     }
     for (int i = 0; i < NCSV; i++)
         row[i] = cell[i];
@@ -124,6 +136,7 @@ static cJSON *counters_json(const iob_counters *c)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kernel", c->kernel);
     cJSON_AddNumberToObject(o, "l2_read_bytes", c->l2_read_sectors * 32);
+    cJSON_AddNumberToObject(o, "sm_read_bytes", c->sm_read_sectors * 32);
     cJSON_AddNumberToObject(o, "l2_write_bytes", c->l2_write_sectors * 32);
     cJSON_AddNumberToObject(o, "dram_read_bytes", c->dram_read_bytes);
     cJSON_AddNumberToObject(o, "dram_write_bytes", c->dram_write_bytes);
@@ -236,10 +249,12 @@ int iob_cmd_measure(int argc, char **argv)
         double floor_ns = iob_cli_floor_s(L, &m, &which) * 1e9;
         double P = have_pred ? 1 : NAN;
         level_row rows[] = {
-            {"SM->L2 read bytes", NAN, P * tr.l2_read_bytes, sum.l2_read_sectors * 32, 0},
-            {"SM<-L2 write bytes", out_bytes, P * tr.l2_write_bytes, sum.l2_write_sectors * 32, 0},
+            {"SM<-L2 read bytes (SM side, xbar)", NAN, P * tr.l2_read_bytes,
+             sum.sm_read_sectors * 32, 0},
+            {"L2-slice read bytes (lts)", NAN, NAN, sum.l2_read_sectors * 32, 0},
+            {"SM->L2 write bytes", out_bytes, P * tr.l2_write_bytes, sum.l2_write_sectors * 32, 0},
             {"SM<->L2 total bytes", bound, P * (tr.l2_read_bytes + tr.l2_write_bytes),
-             (sum.l2_read_sectors + sum.l2_write_sectors) * 32, 0},
+             (sum.sm_read_sectors + sum.l2_write_sectors) * 32, 0},
             {"DRAM read bytes", in_bytes, P * tr.dram_read_bytes, sum.dram_read_bytes, 0},
             {"DRAM write bytes", out_bytes, P * tr.dram_write_bytes, sum.dram_write_bytes, 0},
             {"shared bytes", NAN, P * (tr.smem_read_bytes + tr.smem_write_bytes), sum.smem_bytes,
@@ -274,18 +289,19 @@ int iob_cmd_measure(int argc, char **argv)
             iob_table_print(&tb, cli.out, IOB_FMT_TABLE);
             iob_table_free(&tb);
             iob_table tk;
-            iob_table_init(&tk, 8);
-            for (int c = 1; c < 8; c++)
+            iob_table_init(&tk, 9);
+            for (int c = 1; c < 9; c++)
                 tk.right[c] = 1;
-            iob_table_rowf(&tk, "kernel\tL2 read\tL2 write\tDRAM read\tDRAM write\tshared\tFFMA\t"
-                           "time us");
+            iob_table_rowf(&tk, "kernel\tSM read\tL2-slice read\tL2 write\tDRAM read\t"
+                           "DRAM write\tshared\tFFMA\ttime us");
             for (int i = 0; i <= nk && i <= MAXK; i++) {
                 const iob_counters *c = i < nk && i < MAXK ? &per[i] : &sum;
                 if (i == nk && nk == 1)
                     break;
-                char a1[32], a2[32], a3[32], a4[32], a5[32], a6[32];
-                iob_table_rowf(&tk, "%.60s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f",
+                char a0[32], a1[32], a2[32], a3[32], a4[32], a5[32], a6[32];
+                iob_table_rowf(&tk, "%.60s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f",
                                c == &sum ? "(sum)" : c->kernel,
+                               iob_cli_bytes_or_dash(c->sm_read_sectors * 32, a0, sizeof a0),
                                iob_cli_bytes_or_dash(c->l2_read_sectors * 32, a1, sizeof a1),
                                iob_cli_bytes_or_dash(c->l2_write_sectors * 32, a2, sizeof a2),
                                iob_cli_bytes_or_dash(c->dram_read_bytes, a3, sizeof a3),

@@ -14,6 +14,7 @@ const iob_metric iob_metrics[IOB_NMETRICS] = {
     M("sm__sass_data_bytes_mem_shared.sum", smem_bytes, IOB_METRIC_BYTES),
     M("sm__sass_thread_inst_executed_op_ffma_pred_on.sum", ffma, IOB_METRIC_COUNT),
     M("gpu__time_duration.sum", duration_ns, IOB_METRIC_TIME_NS),
+    M("l1tex__m_xbar2l1tex_read_sectors.sum", sm_read_sectors, IOB_METRIC_COUNT),
 };
 #undef M
 

@@ -20,7 +20,7 @@ typedef struct iob_metric {
     iob_metric_kind kind;  /* the unit it is stored in: bytes, a plain count, nanoseconds */
 } iob_metric;
 
-#define IOB_NMETRICS 8
+#define IOB_NMETRICS 9
 extern const iob_metric iob_metrics[IOB_NMETRICS];
 
 /* The field of metric i inside c. */

@@ -178,8 +178,24 @@ contains compare "$tmp/out" "lower bound of the SM<->L2 traffic on h100-sxm (132
 contains compare "$tmp/out" "(sum of 3 kernels)"
 check compare-csv 0 "$bin" compare --ncu "$src/tests/data/ncu_raw.csv" --layer "$RES2" --format csv
 [ "$(wc -l <"$tmp/out")" = 5 ] || { echo "FAIL compare-csv: expected 5 lines"; fails=$((fails + 1)); }
-grep -q '^res2,iob_conv_naive,31604928,200704,250000,' "$tmp/out" ||
-  { echo "FAIL compare-csv: iob_conv_naive row"; grep naive "$tmp/out"; fails=$((fails + 1)); }
+grep -q '^res2,iob_conv_naive,31604928,,200704,250000,,12345,' "$tmp/out" ||
+  { echo "FAIL compare-csv: iob_conv_naive row (no xbar value: an empty sm_read_bytes)"; grep naive "$tmp/out"; fails=$((fails + 1)); }
+grep -q '^res2,"kernel ""quoted"", name",256,320,128,' "$tmp/out" ||
+  { echo "FAIL compare-csv: sm_read_bytes beside l2_read_bytes"; fails=$((fails + 1)); }
+head -1 "$tmp/out" | grep -q '^layer,kernel,l2_read_bytes,sm_read_bytes,l2_write_bytes,' ||
+  { echo "FAIL compare-csv: header"; head -1 "$tmp/out"; fails=$((fails + 1)); }
+check compare-raw-json 0 "$bin" compare --ncu "$src/tests/data/ncu_raw.csv" --layer "$RES2" --format json
+python3 - "$tmp/out" <<'PY' || { echo "FAIL compare-raw-json: sm_read_bytes"; fails=$((fails + 1)); }
+import json, sys
+d = json.load(open(sys.argv[1]))
+k = d["kernels"]
+assert abs(k[0]["sm_read_bytes"] - 1371740 * 32) < 1e-3, k[0]
+assert k[1]["sm_read_bytes"] is None and k[1]["l2_read_bytes"] == 987654 * 32
+# SM<->L2: the SM side where the kernel has it, the L2 slices' count where not
+assert abs(k[0]["sm_l2_bytes"] - (1371740 + 25088) * 32) < 1e-3
+assert k[1]["sm_l2_bytes"] == (987654 + 6272) * 32
+assert abs(d["sum"]["sm_read_bytes"] - (1371740 + 10) * 32) < 1e-3
+PY
 check compare-json 0 "$bin" compare --ncu "$src/tests/data/ncu_details.csv" --layer "$RES2" --format json
 python3 - "$tmp/out" <<'PY' || { echo "FAIL compare-json: not the documented structure"; fails=$((fails + 1)); }
 import json, sys
@@ -189,6 +205,9 @@ assert abs(d["bound_l2_bytes_direct"] - 1.75e6) < 0.01e6, d["bound_l2_bytes_dire
 k = d["kernels"]
 assert [x["kernel"] for x in k] == ["gemm_kernel", "reduce_kernel"]
 assert k[0]["l2_read_bytes"] == 131072 * 32 and k[1]["l2_read_bytes"] is None
+# recorded without the xbar metric: unknown, never 0
+assert k[0]["sm_read_bytes"] is None and d["sum"]["sm_read_bytes"] is None
+assert d["sum"]["l2_write_bytes"] is None and d["sum"]["sm_l2_bytes"] == 131072 * 32
 assert d["sum"]["dram_read_bytes"] == 4.19e6 + 64000
 PY
 expect_err compare-no-ncu "--ncu FILE is required" "$bin" compare --layer "$RES2"
@@ -265,7 +284,8 @@ contains validate-resume "$tmp/err" "0 new records (0 with errors), 4 already th
 check validate-jsonl 0 "$bin" validate --layer c=8,h=9,k=8,r=3 --algo direct --no-measure -o "$tmp/v.jsonl"
 head -c 1 "$tmp/v.jsonl" | grep -q '{' || { echo "FAIL validate-jsonl: not JSON Lines"; fails=$((fails + 1)); }
 check summary 0 "$bin" validate --summary "$small"
-contains summary "$tmp/out" "SM->L2 read"
+contains summary "$tmp/out" "SM<-L2 read (SM side)"
+contains summary "$tmp/out" "L2-slice read (lts)"
 contains summary "$tmp/out" "12 checked, 0 below the bound"
 check summary-json 0 "$bin" validate --summary "$small" --format json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["records"]["total"] == 22 and d["soundness"]["measured"]["below_bound"] == 0' "$tmp/out" \

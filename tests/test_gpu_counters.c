@@ -23,9 +23,10 @@
 
 static void print_counters(const iob_counters *c)
 {
-    printf("  %-40.40s L2 rd %.0f sec, wr %.0f sec; DRAM rd %.0f B, wr %.0f B; smem %.0f B; "
-           "FFMA %.0f; %.1f us\n", c->kernel, c->l2_read_sectors, c->l2_write_sectors,
-           c->dram_read_bytes, c->dram_write_bytes, c->smem_bytes, c->ffma, c->duration_ns / 1e3);
+    printf("  %-40.40s SM rd %.0f sec, L2 rd %.0f sec, wr %.0f sec; DRAM rd %.0f B, wr %.0f B; "
+           "smem %.0f B; FFMA %.0f; %.1f us\n", c->kernel, c->sm_read_sectors, c->l2_read_sectors,
+           c->l2_write_sectors, c->dram_read_bytes, c->dram_write_bytes, c->smem_bytes, c->ffma,
+           c->duration_ns / 1e3);
 }
 
 static void measure(const iob_layer *L, const iob_gpu_target *t, iob_counter_via via,
@@ -63,6 +64,8 @@ static void test_naive_counts(void **state)
     double compulsory_sectors = 4.0 * (double)(c.input_used_elems + c.weight_elems) / 32;
     assert_true(per[0].l2_read_sectors >= compulsory_sectors);
     assert_true(per[0].l2_read_sectors <= 2.0 * (double)c.macs);
+    /* the SM side (crossbar sectors) is measured too: every input and weight reaches an SM */
+    assert_true(per[0].sm_read_sectors >= compulsory_sectors);
     /* the L2 was flushed: inputs and weights come from DRAM at least once */
     assert_true(per[0].dram_read_bytes >= 0.95 * 32 * compulsory_sectors);
     assert_true(per[0].dram_read_bytes <= 4.0 * 4 * (double)c.compulsory_elems);
@@ -125,6 +128,7 @@ static void test_ncu_agrees_with_cupti(void **state)
            b[0].dram_read_bytes, a[0].ffma, b[0].ffma);
     assert_true(a[0].ffma == b[0].ffma);
     assert_true(fabs(a[0].l2_read_sectors - b[0].l2_read_sectors) <= 0.02 * b[0].l2_read_sectors);
+    assert_true(fabs(a[0].sm_read_sectors - b[0].sm_read_sectors) <= 0.02 * b[0].sm_read_sectors);
     assert_true(fabs(a[0].l2_write_sectors - b[0].l2_write_sectors) <=
                 0.02 * b[0].l2_write_sectors);
 }

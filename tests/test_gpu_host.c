@@ -535,12 +535,13 @@ static const char *data_file(const char *name, char *buf, size_t size)
 static void test_metric_table(void **state)
 {
     (void)state;
-    assert_int_equal(iob_counter_metric_count(), 8);
+    assert_int_equal(iob_counter_metric_count(), 9);
     assert_string_equal(iob_counter_metric_name(0), "dram__bytes_read.sum");
     assert_string_equal(iob_counter_metric_name(2), "lts__t_sectors_srcunit_tex_op_read.sum");
     assert_string_equal(iob_counter_metric_name(6),
                         "sm__sass_thread_inst_executed_op_ffma_pred_on.sum");
-    assert_null(iob_counter_metric_name(8));
+    assert_string_equal(iob_counter_metric_name(8), "l1tex__m_xbar2l1tex_read_sectors.sum");
+    assert_null(iob_counter_metric_name(9));
     iob_counters a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
@@ -550,6 +551,7 @@ static void test_metric_table(void **state)
     }
     iob_counters_add(&a, &b);
     assert_true(a.dram_read_bytes == 11 && a.duration_ns == 88 && a.ffma == 77);
+    assert_true(a.sm_read_sectors == 99);
 }
 
 static void test_ncu_raw(void **state)
@@ -571,7 +573,9 @@ static void test_ncu_raw(void **state)
     assert_true(k[0].l2_write_sectors == 25088);
     assert_true(k[0].smem_bytes == 0);
     assert_true(k[0].ffma == 115605504);
+    assert_true(fabs(k[0].sm_read_sectors - 1371740) < 1e-6); /* "1,371.74" Ksector */
     assert_string_equal(k[1].kernel, "iob_conv_naive");
+    assert_true(isnan(k[1].sm_read_sectors));           /* "n/a" */
     assert_true(near(k[1].dram_read_bytes, 250000));
     assert_true(near(k[1].l1_global_load_bytes, 5e7));
     assert_true(isnan(k[1].dram_write_bytes));          /* "n/a" */
@@ -579,6 +583,7 @@ static void test_ncu_raw(void **state)
     assert_true(k[1].smem_bytes == 12345);
     assert_string_equal(k[2].kernel, "kernel \"quoted\", name"); /* "" and , inside quotes */
     assert_true(k[2].smem_bytes == 1048576);
+    assert_true(fabs(k[2].sm_read_sectors - 10) < 1e-9);
     /* fewer slots than kernels: the count is still the file's */
     assert_int_equal(iob_ncu_parse_file(path, k, 1, &n, &err), IOB_OK);
     assert_int_equal(n, 3);
@@ -599,6 +604,7 @@ static void test_ncu_subset_crlf_and_details(void **state)
     assert_true(fabs(k[0].duration_ns - 12500) < 1e-6); /* msecond */
     assert_true(isnan(k[0].l2_read_sectors));            /* not recorded */
     assert_true(isnan(k[0].ffma));
+    assert_true(isnan(k[0].sm_read_sectors));            /* a file recorded without it */
     assert_true(fabs(k[1].duration_ns - 40000) < 1e-6);
     assert_int_equal(iob_ncu_parse_file(data_file("ncu_details.csv", path, sizeof path), k, 8,
                                         &n, &err), IOB_OK);
@@ -611,6 +617,7 @@ static void test_ncu_subset_crlf_and_details(void **state)
     assert_true(k[1].duration_ns == 980);
     assert_true(k[1].dram_read_bytes == 64000);
     assert_true(isnan(k[1].l2_read_sectors));
+    assert_true(isnan(k[0].sm_read_sectors) && isnan(k[1].sm_read_sectors));
 }
 
 static void parse_fails(const char *text, iob_status want, const char *sub)
@@ -668,7 +675,8 @@ static void test_ncu_command_line(void **state)
                           "l1tex__t_bytes_pipe_lsu_mem_global_op_ld.sum,"
                           "sm__sass_data_bytes_mem_shared.sum,"
                           "sm__sass_thread_inst_executed_op_ffma_pred_on.sum,"
-                          "gpu__time_duration.sum",
+                          "gpu__time_duration.sum,"
+                          "l1tex__m_xbar2l1tex_read_sectors.sum",
                           "-k", "regex:^(iob_conv_naive)$", "--cache-control", "all",
                           "--clock-control", "none", "--csv", "--page", "raw", "--log-file",
                           "/tmp/x.csv", "/opt/iobound", "run", "--layer", "c=3,h=8,k=4,r=3",
@@ -729,6 +737,7 @@ static void test_ncu_run_fake(void **state)
     assert_int_equal(iob_ncu_run(v, out, log, k, 8, &n, &err), IOB_OK);
     assert_int_equal(n, 3);
     assert_true(k[0].l2_read_sectors == 1234567);
+    assert_true(fabs(k[0].sm_read_sectors - 1371740) < 1e-6);
     FILE *f = fopen(args, "r");
     char line[2048] = "";
     assert_non_null(fgets(line, sizeof line, f));

@@ -11,6 +11,9 @@
 #include <cmocka.h>
 #include <omp.h>
 
+#include <cjson/cJSON.h>
+
+#include "model/csv.h"
 #include "validate_fakes.h"
 
 #define NLAYERS 4 /* x 3 configs = 12 records, + 4 cuDNN records when measured */
@@ -192,10 +195,113 @@ static void test_refuses_other_format_and_machine(void **state)
     remove_tmpdir(dir);
 }
 
+/* Removes every column whose name ends in "l2_read_slice_bytes" from a CSV file or every such
+ * key from a JSON Lines file: the file an iobound from before that level wrote. */
+static void make_old_file(const char *path, iob_record_format fmt)
+{
+    iob_record_list list = {0};
+    iob_error err = {0};
+    if (iob_records_read(path, &list, &err))
+        fail_msg("%s", err.msg);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    int nf = iob_record_field_count(), first = 1;
+    if (fmt == IOB_RECFMT_CSV) {
+        for (int i = 0; i < nf; i++)
+            if (!strstr(iob_record_field_name(i), "l2_read_slice_bytes")) {
+                fprintf(fp, "%s%s", first ? "" : ",", iob_record_field_name(i));
+                first = 0;
+            }
+        fputc('\n', fp);
+    }
+    for (size_t k = 0; k < list.count; k++) {
+        char *line = NULL;
+        assert_int_equal(iob_record_to_line(&list.items[k], fmt, &line, NULL), IOB_OK);
+        if (fmt == IOB_RECFMT_JSONL) {
+            cJSON *o = cJSON_Parse(line);
+            assert_non_null(o);
+            for (int i = 0; i < nf; i++)
+                if (strstr(iob_record_field_name(i), "l2_read_slice_bytes"))
+                    cJSON_DeleteItemFromObjectCaseSensitive(o, iob_record_field_name(i));
+            char *text = cJSON_PrintUnformatted(o);
+            fprintf(fp, "%s\n", text);
+            cJSON_free(text);
+            cJSON_Delete(o);
+        } else {
+            /* the row's cells minus those columns: parse it back through the reader's split */
+            char *cells[128];
+            line[strcspn(line, "\n")] = '\0';
+            int n = iob_csv_split(line, cells, 128);
+            assert_int_equal(n, nf);
+            first = 1;
+            for (int i = 0; i < nf; i++)
+                if (!strstr(iob_record_field_name(i), "l2_read_slice_bytes")) {
+                    int quote = strpbrk(cells[i], ",\"") || cells[i][0] == ' ' ||
+                                cells[i][0] == '#';
+                    fputs(first ? "" : ",", fp);
+                    if (quote) {
+                        fputc('"', fp);
+                        for (const char *c = cells[i]; *c; c++) {
+                            if (*c == '"')
+                                fputc('"', fp);
+                            fputc(*c, fp);
+                        }
+                        fputc('"', fp);
+                    } else {
+                        fputs(cells[i], fp);
+                    }
+                    first = 0;
+                }
+            fputc('\n', fp);
+        }
+        free(line);
+    }
+    fclose(fp);
+    iob_record_list_free(&list);
+}
+
+/* A file written by an iobound from before the L2-slice level: still read (the new columns
+ * unknown), but a sweep refuses to append to it with one message, in both formats. */
+static void test_old_file(void **state)
+{
+    (void)state;
+    for (int fmt = 0; fmt < 2; fmt++) {
+        char dir[256], path[512];
+        make_tmpdir(dir, sizeof dir);
+        snprintf(path, sizeof path, "%s/old.%s", dir, fmt == IOB_RECFMT_CSV ? "csv" : "jsonl");
+        iob_layer layers[2];
+        iob_sweep_opts o;
+        fake_opts(&o, layers, 2, path, (iob_record_format)fmt);
+        o.measure = 1;
+        iob_sweep_result res;
+        iob_error err = {0};
+        assert_int_equal(iob_sweep_run(&o, &res, &err), IOB_OK);
+        make_old_file(path, (iob_record_format)fmt);
+        iob_record_list list = {0};
+        assert_int_equal(iob_records_read(path, &list, &err), IOB_OK);
+        assert_int_equal(list.count, res.written);
+        int measured = 0;
+        for (size_t k = 0; k < list.count; k++) {
+            assert_true(isnan(list.items[k].meas[IOB_LVL_L2_READ_SLICE]));
+            measured += isfinite(list.items[k].meas[IOB_LVL_L2_READ]);
+        }
+        assert_true(measured > 0);
+        iob_record_list_free(&list);
+        assert_int_equal(iob_sweep_run(&o, &res, &err), IOB_EINVAL);
+        assert_non_null(strstr(err.msg, path));
+        assert_non_null(strstr(err.msg, fmt == IOB_RECFMT_CSV ? "the CSV header differs"
+                                                              : "lack the key "
+                                                                "'pred_l2_read_slice_bytes'"));
+        assert_non_null(strstr(err.msg, "write to a new file"));
+        remove_tmpdir(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_and_torn_line_csv),
+        cmocka_unit_test(test_old_file),
         cmocka_unit_test(test_stop_and_torn_line_jsonl),
         cmocka_unit_test(test_sigkill_mid_record_csv),
         cmocka_unit_test(test_sigkill_mid_record_jsonl_measured),

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "iobound/validate.h"
 
 /* ---- a set of strings (open addressing, FNV-1a, load <= 1/2) ------------------------------- */
@@ -113,6 +115,22 @@ static iob_status sys_error(iob_error *err, const iob_recfile *f, const char *wh
     return iob_error_set(err, IOB_EIO, "%s: %s: %s", f->path, what, strerror(errno));
 }
 
+/* The first field of this version's records that a JSON Lines record (one line, len bytes)
+ * lacks, or NULL when it has them all (or is not JSON: the parser reports that). A file written
+ * by an older iobound lacks the newer columns; appending to it would mix records whose columns
+ * mean different things (meas_l2_read_bytes was the L2 side's count before the SM side's). */
+static const char *json_missing_field(const char *line, size_t len)
+{
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    const char *missing = NULL;
+    if (o && cJSON_IsObject(o))
+        for (int i = 0; i < iob_record_field_count() && !missing; i++)
+            if (!cJSON_GetObjectItemCaseSensitive(o, iob_record_field_name(i)))
+                missing = iob_record_field_name(i);
+    cJSON_Delete(o);
+    return missing;
+}
+
 /* Reads [f->known, end of file) and takes in its complete lines: keys, format and header
  * checks. Sets *torn to the number of bytes of an unterminated last line. */
 static iob_status take_in_tail(iob_recfile *f, int64_t *torn, iob_error *err)
@@ -163,6 +181,7 @@ static iob_status take_in_tail(iob_recfile *f, int64_t *torn, iob_error *err)
                 continue;
             }
             int is_json = line[0] == '{';
+            const char *missing = is_json ? json_missing_field(line, (size_t)len) : NULL;
             if (is_json != (f->fmt == IOB_RECFMT_JSONL))
                 st = iob_error_set(err, IOB_EINVAL, "%s holds %s records, not %s: use "
                                    "--format %s or another file", f->path,
@@ -173,6 +192,10 @@ static iob_status take_in_tail(iob_recfile *f, int64_t *torn, iob_error *err)
                 st = iob_error_set(err, IOB_EINVAL, "%s: the CSV header differs from this "
                                    "iobound's record header (another version?): write to a "
                                    "new file", f->path);
+            else if (missing)
+                st = iob_error_set(err, IOB_EINVAL, "%s: its records lack the key '%s' of this "
+                                   "iobound's records (another version?): write to a new file",
+                                   f->path, missing);
             f->have_start = 1;
             break;
         }

@@ -24,12 +24,12 @@
 
 static const char *const level_names[IOB_LVL_COUNT] = {
     "l2_read_bytes", "l2_write_bytes", "dram_read_bytes", "dram_write_bytes",
-    "smem_bytes", "ffma", "time_ms"};
+    "smem_bytes", "ffma", "time_ms", "l2_read_slice_bytes"};
 static const char *const level_labels[IOB_LVL_COUNT] = {
-    "SM->L2 read", "SM->L2 write", "DRAM read", "DRAM write", "shared memory", "FFMA",
-    "run time"};
+    "SM<-L2 read (SM side)", "SM->L2 write", "DRAM read", "DRAM write", "shared memory", "FFMA",
+    "run time", "L2-slice read (lts)"};
 static const char *const level_units[IOB_LVL_COUNT] = {
-    "bytes", "bytes", "bytes", "bytes", "bytes", "FFMA instructions", "ms"};
+    "bytes", "bytes", "bytes", "bytes", "bytes", "FFMA instructions", "ms", "bytes"};
 
 const char *iob_level_name(iob_level l)
 {
@@ -143,14 +143,15 @@ typedef struct field {
 #define STR(name, m) {name, K_STR, offsetof(iob_record, m), sizeof(((iob_record *)0)->m)}
 #define NUM(name, m) {name, K_NUM, offsetof(iob_record, m), 0}
 #define STATE(name, m) {name, K_STATE, offsetof(iob_record, m), 0}
-/* the seven levels of one array, named prefix + iob_level_name() */
+/* the eight levels of one array, named prefix + iob_level_name() */
 #define LEVELS(prefix, arr)                                                                   \
     NUM(prefix "l2_read_bytes", arr[IOB_LVL_L2_READ]),                                        \
         NUM(prefix "l2_write_bytes", arr[IOB_LVL_L2_WRITE]),                                  \
         NUM(prefix "dram_read_bytes", arr[IOB_LVL_DRAM_READ]),                                \
         NUM(prefix "dram_write_bytes", arr[IOB_LVL_DRAM_WRITE]),                              \
         NUM(prefix "smem_bytes", arr[IOB_LVL_SMEM]), NUM(prefix "ffma", arr[IOB_LVL_FFMA]),   \
-        NUM(prefix "time_ms", arr[IOB_LVL_TIME])
+        NUM(prefix "time_ms", arr[IOB_LVL_TIME]),                                             \
+        NUM(prefix "l2_read_slice_bytes", arr[IOB_LVL_L2_READ_SLICE])
 
 static const field fields[] = {
     STR("layer", layer),

@@ -4,8 +4,11 @@
  * iob_gpu_cudnn for the baselines).
  *
  * Counter -> level (DESIGN.md, "The model's vocabulary"; include/iobound/gpu.h):
- *   l2_read_bytes  = lts__t_sectors_srcunit_tex_op_read.sum  x 32
+ *   l2_read_bytes  = l1tex__m_xbar2l1tex_read_sectors.sum    x 32 (SM side: what the SMs
+ *                    receive, what the model counts)
  *   l2_write_bytes = lts__t_sectors_srcunit_tex_op_write.sum x 32
+ *   l2_read_slice_bytes = lts__t_sectors_srcunit_tex_op_read.sum x 32 (L2 side: requests of
+ *                    several SMs to one sector may be merged; measured only, docs/counters.md)
  *   dram_*_bytes   = dram__bytes_read.sum / dram__bytes_write.sum
  *   smem_bytes     = sm__sass_data_bytes_mem_shared.sum
  *   ffma           = sm__sass_thread_inst_executed_op_ffma_pred_on.sum
@@ -100,6 +103,7 @@ iob_status iob_validate_predict(const iob_layer *L, const iob_config *cfg, const
     levels[IOB_LVL_SMEM] = (double)(t.smem_read_bytes + t.smem_write_bytes);
     levels[IOB_LVL_FFMA] = (double)t.ffma;
     levels[IOB_LVL_TIME] = t.time_s * 1e3;
+    levels[IOB_LVL_L2_READ_SLICE] = NAN; /* the model has no L2 request coalescing */
     snprintf(limiter, 16, "%s", t.time_limiter ? t.time_limiter : "");
     return IOB_OK;
 }
@@ -152,7 +156,8 @@ iob_status iob_validate_measure(const iob_layer *L, const iob_config *cfg, const
     iob_status st = iob_gpu_measure(L, cfg, o, IOB_VIA_CUPTI, per, MAXK, &nk, &sum, err);
     if (st)
         return st;
-    out->level[IOB_LVL_L2_READ] = sum.l2_read_sectors * SECTOR_BYTES;
+    out->level[IOB_LVL_L2_READ] = sum.sm_read_sectors * SECTOR_BYTES;
+    out->level[IOB_LVL_L2_READ_SLICE] = sum.l2_read_sectors * SECTOR_BYTES;
     out->level[IOB_LVL_L2_WRITE] = sum.l2_write_sectors * SECTOR_BYTES;
     out->level[IOB_LVL_DRAM_READ] = sum.dram_read_bytes;
     out->level[IOB_LVL_DRAM_WRITE] = sum.dram_write_bytes;

@@ -91,11 +91,16 @@ long iob_gpu_cudnn_version(void);
 typedef struct iob_counters {
     char kernel[96];
     double dram_read_bytes, dram_write_bytes;       /* dram__bytes_read/write.sum */
-    double l2_read_sectors, l2_write_sectors;       /* lts__t_sectors_srcunit_tex_op_read/write.sum */
+    double l2_read_sectors, l2_write_sectors;       /* lts__t_sectors_srcunit_tex_op_read/write.sum:
+                                                       what the L2 slices counted (requests of
+                                                       several SMs to one sector may be merged) */
     double l1_global_load_bytes;                    /* l1tex__t_bytes_pipe_lsu_mem_global_op_ld.sum */
     double smem_bytes;                              /* sm__sass_data_bytes_mem_shared.sum */
     double ffma;                                    /* sm__sass_thread_inst_executed_op_ffma_pred_on.sum */
     double duration_ns;                             /* gpu__time_duration.sum */
+    double sm_read_sectors; /* l1tex__m_xbar2l1tex_read_sectors.sum: sectors the crossbar
+                               delivered from L2 to the SMs' L1TEX, the SM side of the reads
+                               and what the model predicts (docs/counters.md) */
 } iob_counters;
 
 typedef enum iob_counter_via { IOB_VIA_CUPTI = 0, IOB_VIA_NCU = 1 } iob_counter_via;

@@ -6,10 +6,12 @@
  * The fields of a record, the file formats, the resume rules and the statistics are specified in
  * docs/validate.md; this header is the C view of that text.
  *
- * Levels (DESIGN.md, "The model's vocabulary"): SM<->L2 read and write bytes
- * (lts__t_sectors_srcunit_tex_op_read/write x 32), L2<->DRAM read and write bytes
+ * Levels (DESIGN.md, "The model's vocabulary"): SM<->L2 read bytes on the SM side
+ * (l1tex__m_xbar2l1tex_read_sectors x 32) and write bytes
+ * (lts__t_sectors_srcunit_tex_op_write x 32), L2<->DRAM read and write bytes
  * (dram__bytes_read/write), shared-memory bytes (sm__sass_data_bytes_mem_shared), FFMA
- * instructions, and the run time in milliseconds.
+ * instructions, the run time in milliseconds, and the read bytes the L2 slices counted
+ * (lts__t_sectors_srcunit_tex_op_read x 32; measured only, docs/counters.md).
  */
 #ifndef IOBOUND_VALIDATE_H
 #define IOBOUND_VALIDATE_H
@@ -32,20 +34,25 @@ extern "C" {
 /* ---- levels ------------------------------------------------------------------------------- */
 
 typedef enum iob_level {
-    IOB_LVL_L2_READ = 0, /* bytes the SMs read from L2 (32-byte sectors x 32) */
+    IOB_LVL_L2_READ = 0, /* bytes the SMs read from L2 (32-byte sectors x 32), counted on the
+                            SM side: what the crossbar delivered to the SMs' L1TEX */
     IOB_LVL_L2_WRITE,    /* bytes the SMs write to L2 */
     IOB_LVL_DRAM_READ,   /* bytes L2 reads from DRAM */
     IOB_LVL_DRAM_WRITE,  /* bytes L2 writes to DRAM */
     IOB_LVL_SMEM,        /* shared-memory bytes, loads + stores */
     IOB_LVL_FFMA,        /* FFMA thread instructions */
     IOB_LVL_TIME,        /* run time, milliseconds */
+    IOB_LVL_L2_READ_SLICE, /* bytes the L2 slices counted for the SMs' reads (requests of several
+                              SMs to one sector may be merged there, so it can be below
+                              L2_READ); measured only: prediction and simulation NAN */
     IOB_LVL_COUNT
 } iob_level;
 
 /* Column suffix of a level: "l2_read_bytes", "l2_write_bytes", "dram_read_bytes",
- * "dram_write_bytes", "smem_bytes", "ffma", "time_ms". NULL past the end. */
+ * "dram_write_bytes", "smem_bytes", "ffma", "time_ms", "l2_read_slice_bytes". NULL past the
+ * end. */
 const char *iob_level_name(iob_level l);
-/* Words a reader understands: "SM->L2 read", "DRAM write", "shared memory", ... */
+/* Words a reader understands: "SM<-L2 read (SM side)", "DRAM write", "shared memory", ... */
 const char *iob_level_label(iob_level l);
 /* Unit of a level: "bytes", "FFMA instructions", "ms". */
 const char *iob_level_unit(iob_level l);
