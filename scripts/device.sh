@@ -385,7 +385,7 @@ for s in "${steps[@]}"; do
     row "$s" skipped 0 "no build"
     continue
   fi
-  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|tune|random|exhaustive) echo 240 ;; validate|tune12) echo 150 ;; *) echo 180 ;; esac)" "step_$s"
+  run_step "$s" "$(case $s in info) echo 30 ;; build) echo 300 ;; ctest) echo 300 ;; cudnn) echo 240 ;; algos|tune|random|exhaustive) echo 240 ;; tune12) echo 150 ;; validate) echo 300 ;; *) echo 180 ;; esac)" "step_$s"
 done
 
 # ---- results ---------------------------------------------------------------------------------
