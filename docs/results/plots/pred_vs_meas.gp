@@ -18,7 +18,8 @@ set grid lc rgb "gray80"
 set key top left Left reverse box opaque noenhanced font ",9" samplen 2 spacing 1.1
 set tics font ",9"
 
-title_of(l) = l eq "l2_read_bytes" ? "SM -> L2 reads (global loads)" : \
+title_of(l) = l eq "l2_read_bytes" ? "SM <- L2 reads (global loads, SM side)" : \
+              l eq "l2_read_slice_bytes" ? "SM <- L2 reads as the L2 slices count them" : \
               l eq "l2_write_bytes" ? "SM -> L2 writes (global stores)" : \
               l eq "dram_read_bytes" ? "DRAM reads (L2 misses)" : \
               l eq "dram_write_bytes" ? "DRAM writes (L2 write-backs)" : \

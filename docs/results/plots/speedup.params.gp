@@ -1,4 +1,4 @@
 datadir = 'docs/results/plots'
 machine = "h100-sxm"
 have_tf32 = 1
-ymax = 7.08562
+ymax = 6.875
