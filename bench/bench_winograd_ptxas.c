@@ -35,9 +35,12 @@ static int by_time(const void *a, const void *b)
  * of iob_winograd_fused from ptxas -v. Returns 0 on success. */
 static int ptxas(const char *src, const iob_launch *l, int *regs, int *spill, int *stack)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "nvcc -cubin -arch=sm_90 -Xptxas -v %s -o /dev/null %s 2>&1",
-             l->defines, src);
+    char cmd[sizeof l->defines + 512];
+    int len = snprintf(cmd, sizeof cmd,
+                       "nvcc -cubin -arch=sm_90 -Xptxas -v %s -o /dev/null %s 2>&1", l->defines,
+                       src);
+    if (len < 0 || (size_t)len >= sizeof cmd)
+        return -1;
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

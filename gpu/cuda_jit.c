@@ -25,7 +25,7 @@
 #include "gpu/host_cache.h"
 #include "gpu/host_kernels.h"
 
-#define MAX_OPTIONS 256
+#define MAX_OPTIONS 512
 
 static _Thread_local char compile_log[16384];
 
@@ -53,7 +53,8 @@ static int is_header(const char *name)
 }
 
 /* The option list of a launch: fixed options, include folders, then its macros split at blanks.
- * Strings live in `store` (at least strlen(defines) + 1024 bytes). */
+ * Strings live in `store` (at least strlen(defines) + 1024 bytes). Returns the count, or -1 when
+ * the macros need more than MAX_OPTIONS options (none is dropped). */
 static int build_options(const iob_launch *l, int arch, const char **opt, char *store,
                          size_t store_size)
 {
@@ -77,11 +78,13 @@ static int build_options(const iob_launch *l, int arch, const char **opt, char *
 #endif
 #undef ADD
     const char *p = l->defines;
-    while (*p && n < MAX_OPTIONS) {
+    while (*p) {
         while (*p == ' ')
             p++;
         if (!*p)
             break;
+        if (n == MAX_OPTIONS)
+            return -1;
         const char *e = p;
         while (*e && *e != ' ')
             e++;
@@ -201,6 +204,11 @@ static iob_status get_cubin(const iob_launch *l, int arch, void **cubin, size_t 
     if (!store)
         return iob_error_set(err, IOB_ENOMEM, "out of memory");
     int nopt = build_options(l, arch, opt, store, store_size);
+    if (nopt < 0) {
+        free(store);
+        return iob_error_set(err, IOB_ERANGE, "%s: more than %d compiler options", l->entry,
+                             MAX_OPTIONS);
+    }
     if ((st = iob_cache_key(l->file, opt, nopt, arch, major, minor, info->key, err))) {
         free(store);
         return st;

@@ -10,8 +10,11 @@
  * WINO_BR, WINO_YS, WINO_THREADS, WINO_SMEM_FLOATS, WINO_MIN_BLOCKS = the model's blocks per SM,
  * given to __launch_bounds__), and the transform matrices of iob_winograd_make(m, 3), one macro
  * per entry, row-major: WBT<i> = B^T, WAT<i> = A^T (exact in FP32 for m <= 4, printed with %.9g)
- * and WG<i> = G (printed with %.17g, read as double). One entry per macro because nvcc splits a
- * -D value at commas. Pure C, no CUDA header.
+ * and WG<i> = G (printed with %.17g, read as double); and the paired term rule's decisions for
+ * B^T and A^T as integer codes (define_rule below: WBTC, WBTF<c>, WBTR<r>, WBTO<r><i>, the same
+ * with WAT), which the kernel turns into straight-line code with the preprocessor. One value per
+ * macro, no commas or blanks, because nvcc splits a -D value at commas and the macros are split
+ * at blanks. Pure C, no CUDA header.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +59,135 @@ static iob_status define_matrix(iob_launch *l, const char *prefix,
     return IOB_OK;
 }
 
+/* The paired term rule (docs/model.md, "Winograd: arithmetic"; the library's copy is
+ * iob_wino_apply_f32 in model/winograd.c) decided here, on the host, for the rows x n matrix M
+ * (FP32 entries), and handed to the kernel as integer macros, so that the kernel's transforms
+ * (gpu/kernels/winograd.cu, WP_*) are straight-line code chosen by the preprocessor: NVVM no
+ * longer folds branches on the matrix entries (5 s of NVRTC per F(4x4) config before). Names,
+ * with P the prefix (WBT, WAT) and r, i, c single digits:
+ *   P C     1: M has mirrored column pairs (column c+1 = (-1)^r column c, column c not zero),
+ *           taken left to right without overlap; 0: it has none
+ *   P F<c>  (P C = 1, c < n-1) the inputs of column c: 0 ve = vo = x_c; 1 ve = x_c + x_{c+1},
+ *           vo = x_c; 2 ve = x_c, vo = x_c - x_{c+1}; 3 both sums (1: an even row uses the
+ *           pair, 2: an odd row does); even rows read ve, odd rows vo
+ *   P R<r>  0 y_r is the term rule over all i; 1 rows r, r+1 are a mirrored pair (P C = 0 only):
+ *           E = term rule over the even i, O over the odd i, y_r = E + O, y_{r+1} = E - O;
+ *           2 the second row of such a pair; 3 y_r = 0 (no nonzero coefficient)
+ *   P O<r><i> term i of row r (column mode: with the pairs' second columns zeroed): 0 none;
+ *           the first term of its sum: 1 acc = v, 2 acc = -v, 3 acc = c * v; a later one:
+ *           4 acc += v, 5 acc -= v, 6 acc += c * v (c = M[r][i], v = the input of column i)
+ * For matrices up to 9 x 9 (alpha <= 6 here). */
+static iob_status define_code(iob_launch *l, const char *prefix, const char *kind, int a, int b,
+                              int code, iob_error *err)
+{
+    char name[24], value[8];
+    if (a < 0)
+        snprintf(name, sizeof name, "%s%s", prefix, kind);
+    else if (b < 0)
+        snprintf(name, sizeof name, "%s%s%d", prefix, kind, a);
+    else
+        snprintf(name, sizeof name, "%s%s%d%d", prefix, kind, a, b);
+    snprintf(value, sizeof value, "%d", code);
+    return define_str(l, name, value, err);
+}
+
+/* Codes P O<r><i> of the term rule over the entries of row r of M (rows x n) whose index has the
+ * given parity (0 even, 1 odd, 2 all); returns how many terms the row has. */
+static int term_codes(const float *M, int n, int r, int parity, int *code)
+{
+    int terms = 0;
+    for (int i = 0; i < n; i++) {
+        float c = M[r * n + i];
+        if (c == 0.0f || (parity != 2 && (i & 1) != parity))
+            continue;
+        int kind = c == 1.0f ? 1 : c == -1.0f ? 2 : 3;
+        code[r * n + i] = terms++ ? kind + 3 : kind;
+    }
+    return terms;
+}
+
+static int col_pair(const float *M, int rows, int n, int c)
+{
+    int any = 0;
+    for (int r = 0; r < rows; r++) {
+        float a = M[r * n + c], b = M[r * n + c + 1];
+        if (b != ((r & 1) ? -a : a))
+            return 0;
+        any |= a != 0.0f;
+    }
+    return any;
+}
+
+static int row_pair(const float *M, int n, int r)
+{
+    int even = 0, odd = 0;
+    for (int i = 0; i < n; i++) {
+        float a = M[r * n + i], b = M[(r + 1) * n + i];
+        if (b != ((i & 1) ? -a : a))
+            return 0;
+        if (a != 0.0f) {
+            even |= !(i & 1);
+            odd |= i & 1;
+        }
+    }
+    return even && odd;
+}
+
+/* Appends the macros of the paired term rule for mat (rows x n) under prefix (see above). */
+static iob_status define_rule(iob_launch *l, const char *prefix,
+                              const double (*mat)[IOB_WINO_ALPHA_MAX], int rows, int n,
+                              iob_error *err)
+{
+    enum { NMAX = IOB_WINO_ALPHA_MAX };
+    float M[NMAX * NMAX];
+    int fold[NMAX] = {0}, rowc[NMAX] = {0}, code[NMAX * NMAX] = {0}, cols = 0;
+    if (rows > 9 || n > 9)
+        return iob_error_set(err, IOB_ERANGE, "%s: a %d x %d matrix has no macro names", prefix,
+                             rows, n);
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < n; i++)
+            M[r * n + i] = (float)mat[r][i];
+    for (int c = 0; c + 1 < n; c++) /* column pairs, left to right without overlap */
+        if (col_pair(M, rows, n, c) && !(c > 0 && (fold[c - 1] & 4))) {
+            fold[c] = 4;
+            cols = 1;
+        }
+    if (cols) {
+        for (int c = 0; c + 1 < n; c++) {
+            if (!fold[c])
+                continue;
+            fold[c] = 0;
+            for (int r = 0; r < rows; r++) {
+                if (M[r * n + c] != 0.0f)
+                    fold[c] |= (r & 1) ? 2 : 1;
+                M[r * n + c + 1] = 0.0f; /* the pair's second column is folded into the first */
+            }
+        }
+        for (int r = 0; r < rows; r++)
+            rowc[r] = term_codes(M, n, r, 2, code) ? 0 : 3;
+    } else {
+        for (int r = 0; r < rows; r++) {
+            if (r + 1 < rows && row_pair(M, n, r)) {
+                term_codes(M, n, r, 0, code);
+                term_codes(M, n, r, 1, code);
+                rowc[r] = 1;
+                rowc[++r] = 2;
+            } else {
+                rowc[r] = term_codes(M, n, r, 2, code) ? 0 : 3;
+            }
+        }
+    }
+    iob_status st = define_code(l, prefix, "C", -1, -1, cols, err);
+    for (int c = 0; !st && cols && c + 1 < n; c++)
+        st = define_code(l, prefix, "F", c, -1, fold[c], err);
+    for (int r = 0; !st && r < rows; r++)
+        st = define_code(l, prefix, "R", r, -1, rowc[r], err);
+    for (int r = 0; !st && r < rows; r++)
+        for (int i = 0; !st && i < n; i++)
+            st = define_code(l, prefix, "O", r, i, code[r * n + i], err);
+    return st;
+}
+
 static iob_status common_defines(const iob_layer *L, const iob_config *c, const iob_wino_geom *g,
                                  const iob_resources *res, iob_launch *l, iob_error *err)
 {
@@ -73,7 +205,9 @@ static iob_status common_defines(const iob_layer *L, const iob_config *c, const 
             return st;
     if ((st = define_matrix(l, "WBT", w.BT, g->alpha, g->alpha, "%.9g", err)) ||
         (st = define_matrix(l, "WAT", w.AT, g->m, g->alpha, "%.9g", err)) ||
-        (st = define_matrix(l, "WG", w.G, g->alpha, 3, "%.17g", err)))
+        (st = define_matrix(l, "WG", w.G, g->alpha, 3, "%.17g", err)) ||
+        (st = define_rule(l, "WBT", w.BT, g->alpha, g->alpha, err)) ||
+        (st = define_rule(l, "WAT", w.AT, g->m, g->alpha, err)))
         return st;
     return IOB_OK;
 }
@@ -88,7 +222,9 @@ static iob_status launch_init(iob_launch *l, const char *entry, const char *defi
     memset(l, 0, sizeof *l);
     snprintf(l->file, sizeof l->file, "winograd.cu");
     snprintf(l->entry, sizeof l->entry, "%s", entry);
-    snprintf(l->defines, sizeof l->defines, "%s", defines);
+    if (strlen(defines) >= sizeof l->defines)
+        return iob_error_set(err, IOB_ERANGE, "kernel macros of %s do not fit", entry);
+    memcpy(l->defines, defines, strlen(defines) + 1);
     l->grid[0] = (uint32_t)grid_x;
     l->grid[1] = grid_y;
     l->grid[2] = grid_z;

@@ -362,8 +362,9 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
 
 static int is_vec_width(int v) { return v == 1 || v == 2 || (v > 0 && v % 4 == 0); }
 
-/* The paired term rule; gpu/kernels/winograd.cu (wino_dot, wino_col_pair, wino_row_pair,
- * wino_apply) is the same rule for the GPU, and tests/test_winograd_emu.c holds the two equal bit
+/* The paired term rule; for the GPU, gpu/host_winograd.c (define_rule) takes the same decisions
+ * and gpu/kernels/winograd.cu (wino_apply_bt, wino_apply_at) executes them as straight-line code,
+ * and tests/test_winograd_emu.c holds the two equal bit
  * for bit and operation for operation. */
 static float rule_dot(const float *coef, const float *x, int n, int parity, iob_wino_ops *ops)
 {

@@ -63,7 +63,7 @@ typedef struct iob_wino_ops {
 } iob_wino_ops;
 
 /* y[r * ys] = sum_i M[r * n + i] x[i] for r < rows, in FP32, by the kernel's paired term rule
- * (docs/model.md, "Winograd: arithmetic"; gpu/kernels/winograd.cu, wino_apply): the same
+ * (docs/model.md, "Winograd: arithmetic"; gpu/kernels/winograd.cu, wino_apply_bt/at): the same
  * operations in the same order, so the same bits. n <= IOB_WINO_ALPHA_MAX. Adds the operations
  * it performs to *ops (may be NULL). */
 void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *y, int ys,

@@ -134,7 +134,7 @@ static void nvrtc_compile(const iob_plan *plan, const char *what)
     const iob_kernel_file *src = iob_kernel_file_find("direct.cu");
     assert_non_null(src);
     /* one compile per plan: the launches share the macros */
-    char defs[2048];
+    char defs[sizeof plan->launch[0].defines];
     snprintf(defs, sizeof defs, "%s", plan->launch[0].defines);
     const char *opts[64];
     int nopt = 0;

@@ -1,7 +1,8 @@
 /* test_winograd_plan.c - the launch plan of the fused Winograd kernel (gpu/host_winograd.c):
  * launches, grids, blocks, shared memory, arguments, workspaces, macros (layer, config, geometry,
  * matrices one entry per macro with no commas), tolerance, split-sum launch, embedded source,
- * and refusals passed through from the dataflow check.
+ * and refusals passed through from the dataflow check; the paired term rule's macros (WBT*, WAT*
+ * codes), read back and executed here, give the bits and operation counts of iob_wino_apply_f32.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 
 #include "gpu/host_kernels.h"
 #include "iobound/plan.h"
+#include "iobound/winograd.h"
+#include "model/winograd_dataflow.h"
 
 static iob_plan plan_of(const char *spec, const char *cfg_text, iob_status want)
 {
@@ -166,6 +169,110 @@ static void test_plan_whole_space(void **state)
     free(all);
 }
 
+/* The value of macro name in l's defines; fails the test when it is missing. */
+static int macro_int(const iob_launch *l, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "-D%s=", name);
+    size_t n = strlen(key);
+    for (const char *s = l->defines; (s = strstr(s, key)); s += n)
+        if (s == l->defines || s[-1] == ' ')
+            return atoi(s + n);
+    fail_msg("%s missing from %s", name, l->defines);
+    return -1;
+}
+
+/* y = M x by the codes of prefix in l's macros (the meaning is in gpu/host_winograd.c,
+ * define_rule, and gpu/kernels/winograd.cu, WP_*), counting FMUL and FADD/FSUB. */
+static void run_codes(const iob_launch *l, const char *prefix, const float *M, int rows, int n,
+                      const float *x, float *y, iob_wino_ops *ops)
+{
+    char name[32];
+    float ve[16], vo[16];
+    snprintf(name, sizeof name, "%sC", prefix);
+    int cols = macro_int(l, name);
+    for (int c = 0; c < n; c++) {
+        int f = 0;
+        if (cols && c + 1 < n) {
+            snprintf(name, sizeof name, "%sF%d", prefix, c);
+            f = macro_int(l, name);
+        }
+        ve[c] = (f & 1) ? x[c] + x[c + 1] : x[c];
+        vo[c] = (f & 2) ? x[c] - x[c + 1] : x[c];
+        ops->fadd += (f & 1) + (f >> 1);
+    }
+    for (int r = 0; r < rows; r++) {
+        snprintf(name, sizeof name, "%sR%d", prefix, r);
+        int kind = macro_int(l, name), parities = kind == 1 ? 2 : 1;
+        assert_true(kind >= 0 && kind <= 3);
+        if (kind >= 2) {
+            if (kind == 3)
+                y[r] = 0.0f;
+            continue;
+        }
+        float sum[2] = {0, 0};
+        for (int p = 0; p < parities; p++) {
+            float acc = 0.0f;
+            for (int i = p; i < n; i += parities) {
+                snprintf(name, sizeof name, "%sO%d%d", prefix, r, i);
+                int op = macro_int(l, name);
+                float v = cols ? ((r & 1) ? vo[i] : ve[i]) : x[i], c = M[r * n + i];
+                assert_true(op >= 0 && op <= 6);
+                ops->fmul += op == 3 || op == 6;
+                ops->fadd += op >= 4;
+                acc = op == 1 ? v : op == 2 ? -v : op == 3 ? c * v : op == 4 ? acc + v
+                    : op == 5 ? acc - v : op == 6 ? acc + c * v : acc;
+            }
+            sum[p] = acc;
+        }
+        if (kind == 1) {
+            y[r] = sum[0] + sum[1];
+            y[r + 1] = sum[0] - sum[1];
+            ops->fadd += 2;
+        } else {
+            y[r] = sum[0];
+        }
+    }
+}
+
+static void test_rule_macros(void **state)
+{
+    (void)state;
+    static const char *const cfgs[] = {
+        "algo=winograd,wino_m=4,tile_k=32,tile_p=16,tile_q=16,tile_c=8,micro_k=4,micro_p=4,"
+        "micro_q=4,stages=2,split_c=1",
+        "algo=winograd,wino_m=2,tile_k=64,tile_p=8,tile_q=16,tile_c=8,micro_k=4,micro_p=4,"
+        "micro_q=4,stages=3,split_c=4",
+    };
+    for (int k = 0; k < 2; k++) {
+        iob_plan p = plan_of("n=1,c=512,h=16,k=512,r=3,pad=1", cfgs[k], IOB_OK);
+        int m = k ? 2 : 4, al = m + 2;
+        iob_winograd w;
+        assert_int_equal(iob_winograd_make(m, 3, &w, NULL), IOB_OK);
+        for (int at = 0; at < 2; at++) {
+            int rows = at ? m : al;
+            float M[36], x[6], want[6], got[6];
+            for (int r = 0; r < rows; r++)
+                for (int i = 0; i < al; i++)
+                    M[r * al + i] = (float)(at ? w.AT[r][i] : w.BT[r][i]);
+            uint64_t seed = 12345;
+            for (int t = 0; t < 100; t++) {
+                iob_wino_ops ow = {0, 0}, og = {0, 0};
+                for (int i = 0; i < al; i++) {
+                    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                    x[i] = (float)((double)(seed >> 40) / 8388608.0 - 1.0);
+                    x[i] *= t % 7 ? 1.0f : 1e-38f; /* some denormal results */
+                }
+                iob_wino_apply_f32(M, rows, al, x, want, 1, &ow);
+                run_codes(&p.launch[0], at ? "WAT" : "WBT", M, rows, al, x, got, &og);
+                assert_memory_equal(got, want, sizeof(float) * (size_t)rows);
+                assert_int_equal(og.fmul, ow.fmul);
+                assert_int_equal(og.fadd, ow.fadd);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_plan_f2_split),
         cmocka_unit_test(test_plan_refusals),
         cmocka_unit_test(test_plan_whole_space),
+        cmocka_unit_test(test_rule_macros),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

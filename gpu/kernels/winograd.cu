@@ -22,9 +22,11 @@
  * per thread), MICRO_P (frequencies per thread), STAGES (>= 2), SPLIT_C; the transform matrices
  * from iob_winograd_make(), one macro per entry, row-major: WBT0.. (B^T, alpha x alpha, exact
  * in FP32), WAT0.. (A^T, m x alpha) for the fused kernel, WG0.. (G, alpha x 3, printed with 17
- * digits, used in FP64) for the filter kernel; the derived epilogue geometry WINO_KS, WINO_KR,
- * WINO_BR, WINO_YS, the model's resident blocks per SM WINO_MIN_BLOCKS (for __launch_bounds__),
- * and the checks WINO_THREADS, WINO_SMEM_FLOATS (both re-derived here and asserted).
+ * digits, used in FP64) for the filter kernel; the paired term rule's decisions for B^T and A^T
+ * (WBTC, WBTF<c>, WBTR<r>, WBTO<r><i>, the same with WAT: see the WP_* macros below); the
+ * derived epilogue geometry WINO_KS, WINO_KR, WINO_BR, WINO_YS, the model's resident blocks per
+ * SM WINO_MIN_BLOCKS (for __launch_bounds__), and the checks WINO_THREADS, WINO_SMEM_FLOATS (both
+ * re-derived here and asserted).
  *
  * Every shared-memory access goes through SLD, SST, LDS4/2 or STS4/2 and every global load or
  * store that is not a cp.async through LDG/STG, so that the CPU emulation can log and count them;
@@ -32,7 +34,7 @@
  * bits of denormal results; the tests assume IEEE FP32).
  *
  * Arithmetic (exact and countable): transforms use only __fmul_rn / __fadd_rn / __fsub_rn, which
- * the compiler never contracts into FFMA, evaluated by the paired term rule (wino_apply); the
+ * the compiler never contracts into FFMA, evaluated by the paired term rule (wino_apply_bt/at); the
  * EWMM uses __fmaf_rn in channel order. So the only FFMA instructions are the EWMM's, and a CPU
  * with the same operation order reproduces the output bit for bit (tests/test_winograd_emu.c
  * compiles this very file as C with tests/cuda_emu.h and runs it on threads).
@@ -169,146 +171,143 @@ IOB_STATIC_ASSERT(W_THREADS == WINO_THREADS, "thread count disagrees with the ho
 IOB_STATIC_ASSERT(W_SMEM == WINO_SMEM_FLOATS, "shared memory disagrees with the host plan");
 IOB_STATIC_ASSERT(WINO_KS % 4 == 0 && WINO_KS >= TILE_K, "M row stride");
 
-/* The paired term rule (docs/model.md, "Winograd: arithmetic"). coef is a compile-time table, so
- * every branch below folds away after unrolling and only the FP operations remain.
- *
- * wino_dot: sum of coef[i] * x[i] over the nonzero coefficients of the given parity of i
- * (0 even, 1 odd, 2 all), in index order: the first term is x, -x or FMUL(c, x); each later one
- * adds x, subtracts x, or adds FMUL(c, x). */
-IOB_DEV float wino_dot(const float *coef, const float *x, int n, int parity)
-{
-    float acc = 0.0f;
-    int first = 1;
-#pragma unroll
-    for (int i = 0; i < n; i++) {
-        const float c = coef[i], v = x[i];
-        if (c == 0.0f || (parity != 2 && (i & 1) != parity))
-            continue;
-        if (first)
-            acc = c == 1.0f ? v : c == -1.0f ? -v : FMUL(c, v);
-        else
-            acc = c == 1.0f ? FADD(acc, v) : c == -1.0f ? FSUB(acc, v) : FADD(acc, FMUL(c, v));
-        first = 0;
+/* The paired term rule (docs/model.md, "Winograd: arithmetic"), y[r * ys] = sum_i M[r][i] x[i]
+ * for M = B^T (alpha x alpha) or A^T (m x alpha):
+ *   term rule: a sum runs over the nonzero coefficients of its row in index order; the first term
+ *     is x, -x or FMUL(c, x), each later one adds x, subtracts x, or adds FMUL(c, x);
+ *   if M has mirrored column pairs (column c+1 = (-1)^r column c, column c not zero: the points
+ *     +a and -a of A^T), taken left to right without overlap, each pair is first folded into
+ *     ve = x[c] + x[c+1] (if an even row uses it) and vo = x[c] - x[c+1] (if an odd row does),
+ *     and row r is the term rule over ve (even r) or vo (odd r), the second columns dropped;
+ *   otherwise mirrored row pairs (row r+1 = (-1)^i row r, with nonzero even and odd entries: the
+ *     points +a and -a of B^T) are E + O and E - O with E, O the term rule over the row's even and
+ *     odd entries; the other rows use the term rule.
+ * The host (gpu/host_winograd.c, define_rule) takes these decisions from the same matrices and
+ * passes them as integer macros (P = WBT or WAT): P C (column pairs?), P F<c> (the folds of
+ * column c: bit 1 ve, bit 2 vo), P R<r> (0 term rule, 1 first and 2 second row of a mirrored
+ * pair, 3 zero row), P O<r><i> (term i of row r: 0 none; first term 1 v, 2 -v, 3 c*v; later
+ * 4 +v, 5 -v, 6 +c*v). The WP_* macros below paste those codes into macro names, so the
+ * preprocessor alone picks the statements and the compiler sees straight-line FP code (before,
+ * NVVM folded the generic, table-driven version of these branches: 5 s per F(4x4) config). The
+ * library's copy of the rule, iob_wino_apply_f32 (model/winograd.c), evaluates it from the
+ * matrix at run time; tests/test_winograd_emu.c holds the two equal bit for bit. */
+#define WP_CAT_T(a, b) WP_CAT_T_(a, b) /* one pair per level: no macro re-entered */
+#define WP_CAT_T_(a, b) a##b
+#define WP_CAT_S(a, b) WP_CAT_S_(a, b)
+#define WP_CAT_S_(a, b) a##b
+#define WP_CAT_R(a, b) WP_CAT_R_(a, b)
+#define WP_CAT_R_(a, b) a##b
+#define WP_CAT_F(a, b) WP_CAT_F_(a, b)
+#define WP_CAT_F_(a, b) a##b
+#define WP_CAT_P(a, b) WP_CAT_P_(a, b)
+#define WP_CAT_P_(a, b) a##b
+
+/* the input of column i for row r: x, or in column mode the folded ve (even r) / vo (odd r) */
+#define WP_SRC(P, r, i) WP_CAT_S(WP_SRC_, P##C)(r, i)
+#define WP_SRC_0(r, i) x[i]
+#define WP_SRC_1(r, i) (((r) & 1) ? vo : ve)[i]
+#define WP_COEF(r, i) m_[(r) * ALPHA + (i)]
+/* term i of row r */
+#define WP_T(P, r, i) WP_CAT_T(WP_T_, P##O##r##i)(P, r, i)
+#define WP_T_0(P, r, i)
+#define WP_T_1(P, r, i) acc = WP_SRC(P, r, i);
+#define WP_T_2(P, r, i) acc = -WP_SRC(P, r, i);
+#define WP_T_3(P, r, i) acc = FMUL(WP_COEF(r, i), WP_SRC(P, r, i));
+#define WP_T_4(P, r, i) acc = FADD(acc, WP_SRC(P, r, i));
+#define WP_T_5(P, r, i) acc = FSUB(acc, WP_SRC(P, r, i));
+#define WP_T_6(P, r, i) acc = FADD(acc, FMUL(WP_COEF(r, i), WP_SRC(P, r, i)));
+#if ALPHA == 4
+#define WP_TERMS(P, r) WP_T(P, r, 0) WP_T(P, r, 1) WP_T(P, r, 2) WP_T(P, r, 3)
+#define WP_EVEN(P, r) WP_T(P, r, 0) WP_T(P, r, 2)
+#define WP_ODD(P, r) WP_T(P, r, 1) WP_T(P, r, 3)
+#define WP_FOLDS(P) WP_F(P, 0) WP_F(P, 1) WP_F(P, 2)
+#define WP_ROWS_BT WP_R(WBT, 0) WP_R(WBT, 1) WP_R(WBT, 2) WP_R(WBT, 3)
+#define WP_ROWS_AT WP_R(WAT, 0) WP_R(WAT, 1)
+#else
+#define WP_TERMS(P, r)                                                                            \
+    WP_T(P, r, 0) WP_T(P, r, 1) WP_T(P, r, 2) WP_T(P, r, 3) WP_T(P, r, 4) WP_T(P, r, 5)
+#define WP_EVEN(P, r) WP_T(P, r, 0) WP_T(P, r, 2) WP_T(P, r, 4)
+#define WP_ODD(P, r) WP_T(P, r, 1) WP_T(P, r, 3) WP_T(P, r, 5)
+#define WP_FOLDS(P) WP_F(P, 0) WP_F(P, 1) WP_F(P, 2) WP_F(P, 3) WP_F(P, 4)
+#define WP_ROWS_BT WP_R(WBT, 0) WP_R(WBT, 1) WP_R(WBT, 2) WP_R(WBT, 3) WP_R(WBT, 4) WP_R(WBT, 5)
+#define WP_ROWS_AT WP_R(WAT, 0) WP_R(WAT, 1) WP_R(WAT, 2) WP_R(WAT, 3)
+#endif
+/* row r */
+#define WP_R(P, r) WP_CAT_R(WP_R_, P##R##r)(P, r)
+#define WP_R_0(P, r)                                                                              \
+    {                                                                                             \
+        float acc;                                                                                \
+        WP_TERMS(P, r)                                                                            \
+        y[(r) * ys] = acc;                                                                        \
     }
-    return acc;
+#define WP_R_1(P, r)                                                                              \
+    {                                                                                             \
+        float acc;                                                                                \
+        WP_EVEN(P, r)                                                                             \
+        const float e_ = acc;                                                                     \
+        WP_ODD(P, r)                                                                              \
+        y[(r) * ys] = FADD(e_, acc);                                                              \
+        y[((r) + 1) * ys] = FSUB(e_, acc);                                                        \
+    }
+#define WP_R_2(P, r)
+#define WP_R_3(P, r) y[(r) * ys] = 0.0f;
+/* column mode: the inputs ve, vo of every column */
+#define WP_F(P, c) WP_CAT_F(WP_F_, P##F##c)(c)
+#define WP_F_0(c) ve[c] = vo[c] = x[c];
+#define WP_F_1(c) ve[c] = FADD(x[c], x[(c) + 1]); vo[c] = x[c];
+#define WP_F_2(c) ve[c] = x[c]; vo[c] = FSUB(x[c], x[(c) + 1]);
+#define WP_F_3(c) ve[c] = FADD(x[c], x[(c) + 1]); vo[c] = FSUB(x[c], x[(c) + 1]);
+#define WP_PRE(P) WP_CAT_P(WP_PRE_, P##C)(P)
+#define WP_PRE_0(P)
+#define WP_PRE_1(P)                                                                               \
+    float ve[ALPHA], vo[ALPHA];                                                                   \
+    WP_FOLDS(P)                                                                                   \
+    ve[ALPHA - 1] = vo[ALPHA - 1] = x[ALPHA - 1];
+
+/* y[r * ys] = (B^T x)[r], r < alpha */
+IOB_DEV void wino_apply_bt(const float *x, float *y, int ys)
+{
+    const float m_[A2] = WINO_BT_LIST;
+    (void)m_;
+    WP_PRE(WBT)
+    WP_ROWS_BT
 }
 
-/* 1 when column c+1 of M (rows x n) equals (-1)^r times column c, column c not zero (the two
- * columns of the points +a and -a in A^T) */
-IOB_DEV int wino_col_pair(const float *M, int rows, int n, int c)
+/* y[r * ys] = (A^T x)[r], r < m */
+IOB_DEV void wino_apply_at(const float *x, float *y, int ys)
 {
-    int any = 0;
-#pragma unroll
-    for (int r = 0; r < rows; r++) {
-        const float a = M[r * n + c], b = M[r * n + c + 1];
-        if (b != ((r & 1) ? -a : a))
-            return 0;
-        any |= a != 0.0f;
-    }
-    return any;
+    const float m_[WINO_M * ALPHA] = WINO_AT_LIST;
+    (void)m_;
+    WP_PRE(WAT)
+    WP_ROWS_AT
 }
 
-/* 1 when row r+1 of M equals (-1)^i times row r and row r has nonzero even and odd entries (the
- * rows of the points +a and -a in B^T) */
-IOB_DEV int wino_row_pair(const float *M, int n, int r)
+/* dst = M src M^T for a square src (alpha x alpha, element [i][j] at src[i * sr + j * sc] in
+ * shared memory) and M = A^T (at = 1, m x alpha) or B^T (at = 0, alpha x alpha): pass 1 column by
+ * column, tmp[.][j] = M src[.][j]; pass 2 row by row, dst[a][.] = M tmp[a][.], stored to
+ * dst[a * dr + b * dc]. */
+IOB_DEV void wino_2d(int at, const float *src, int sr, int sc, float *dst, int dr, int dc)
 {
-    int even = 0, odd = 0;
-#pragma unroll
-    for (int i = 0; i < n; i++) {
-        const float a = M[r * n + i], b = M[(r + 1) * n + i];
-        if (b != ((i & 1) ? -a : a))
-            return 0;
-        if (a != 0.0f) {
-            even |= !(i & 1);
-            odd |= i & 1;
-        }
-    }
-    return even && odd;
-}
-
-/* y[r * ys] = sum_i M[r][i] x[i] for r < rows (M: rows x n, n <= ALPHA). If M has mirrored column
- * pairs, each pair (c, c+1) is first folded into x[c] + x[c+1] (for the even rows that use it)
- * and x[c] - x[c+1] (odd rows), and every row is a wino_dot over the folded inputs; otherwise
- * mirrored row pairs are evaluated as E + O and E - O with E, O the rows' even and odd parts, and
- * the other rows by wino_dot. */
-IOB_DEV void wino_apply(const float *M, int rows, int n, const float *x, float *y, int ys)
-{
-    int cols_paired = 0;
-#pragma unroll
-    for (int c = 0; c + 1 < n; c++)
-        cols_paired |= wino_col_pair(M, rows, n, c);
-    if (cols_paired) {
-        float ve[ALPHA], vo[ALPHA], cz[ALPHA * ALPHA];
-#pragma unroll
-        for (int c = 0; c < n; c++) {
-            ve[c] = vo[c] = x[c];
-#pragma unroll
-            for (int r = 0; r < rows; r++)
-                cz[r * n + c] = M[r * n + c];
-        }
-        int skip = 0;
-#pragma unroll
-        for (int c = 0; c + 1 < n; c++) {
-            if (skip || !wino_col_pair(M, rows, n, c)) {
-                skip = 0;
-                continue;
-            }
-            int need_s = 0, need_d = 0;
-#pragma unroll
-            for (int r = 0; r < rows; r++)
-                if (M[r * n + c] != 0.0f) {
-                    need_d |= r & 1;
-                    need_s |= !(r & 1);
-                }
-            if (need_s)
-                ve[c] = FADD(x[c], x[c + 1]);
-            if (need_d)
-                vo[c] = FSUB(x[c], x[c + 1]);
-#pragma unroll
-            for (int r = 0; r < rows; r++)
-                cz[r * n + c + 1] = 0.0f;
-            skip = 1;
-        }
-#pragma unroll
-        for (int r = 0; r < rows; r++)
-            y[r * ys] = wino_dot(cz + r * n, (r & 1) ? vo : ve, n, 2);
-    } else {
-        int skip = 0;
-#pragma unroll
-        for (int r = 0; r < rows; r++) {
-            if (skip) {
-                skip = 0;
-            } else if (r + 1 < rows && wino_row_pair(M, n, r)) {
-                const float e = wino_dot(M + r * n, x, n, 0), o = wino_dot(M + r * n, x, n, 1);
-                y[r * ys] = FADD(e, o);
-                y[(r + 1) * ys] = FSUB(e, o);
-                skip = 1;
-            } else {
-                y[r * ys] = wino_dot(M + r * n, x, n, 2);
-            }
-        }
-    }
-}
-
-/* dst = M src M^T for a square src (n x n, element [i][j] at src[i * sr + j * sc] in shared memory)
- * and M (rows x n): pass 1 column by column, tmp[.][j] = M src[.][j]; pass 2 row by row,
- * dst[a][.] = M tmp[a][.], stored to dst[a * dr + b * dc]. */
-IOB_DEV void wino_2d(const float *M, int rows, int n, const float *src, int sr, int sc, float *dst,
-                     int dr, int dc)
-{
+    const int rows = at ? WINO_M : ALPHA;
     float tmp[ALPHA * ALPHA];
 #pragma unroll
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < ALPHA; j++) {
         float col[ALPHA];
 #pragma unroll
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < ALPHA; i++)
             col[i] = SLD(src + i * sr + j * sc);
-        wino_apply(M, rows, n, col, tmp + j, n);
+        if (at)
+            wino_apply_at(col, tmp + j, ALPHA);
+        else
+            wino_apply_bt(col, tmp + j, ALPHA);
     }
 #pragma unroll
     for (int a = 0; a < rows; a++) {
         float v[ALPHA];
-        wino_apply(M, rows, n, tmp + a * n, v, 1);
+        if (at)
+            wino_apply_at(tmp + a * ALPHA, v, 1);
+        else
+            wino_apply_bt(tmp + a * ALPHA, v, 1);
 #pragma unroll
         for (int b = 0; b < rows; b++)
             SST(dst + a * dr + b * dc, v[b]);
@@ -383,11 +382,10 @@ IOB_DEV void wino_load_stage(float *smem, int s, int jc, const float *xg, const 
 /* V[xi][c][t] = (B^T d B)[xi] for every (c, t) of the chunk: one thread per pair. */
 IOB_DEV void wino_input_transform(const float *xs, float *vs, int tid)
 {
-    const float bt[A2] = WINO_BT_LIST;
     for (int pr = tid; pr < TILE_C * W_TT; pr += W_THREADS) {
         const int c = pr / W_TT, t = pr % W_TT;
         const float *d = xs + c * (W_PH * W_PW) + (t / W_TQ) * WINO_M * W_PW + (t % W_TQ) * WINO_M;
-        wino_2d(bt, ALPHA, ALPHA, d, W_PW, 1, vs + pr, ALPHA * TILE_C * W_TT, TILE_C * W_TT);
+        wino_2d(0, d, W_PW, 1, vs + pr, ALPHA * TILE_C * W_TT, TILE_C * W_TT);
     }
 }
 
@@ -485,7 +483,6 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
     /* output transform in rounds of WINO_KR channels x WINO_BR tile-row bands; Y staged in
      * Ys[kl * YS + row * TILE_Q + col], then stored row by row (consecutive threads, consecutive
      * columns) */
-    const float at[WINO_M * ALPHA] = WINO_AT_LIST;
     float *ys = smem + W_OFF_Y;
     float *dst = y + (SPLIT_C > 1 ? (long long)sc * W_EPAD : 0);
     for (int kr0 = 0; kr0 < TILE_K; kr0 += WINO_KR)
@@ -497,8 +494,7 @@ IOB_KERNEL void __launch_bounds__(W_THREADS, WINO_MIN_BLOCKS)
                 const float *mp = smem + ((br0 + bl) * W_TQ + tq) * WINO_KS + kr0 + kl;
                 float *yp = ys + kl * WINO_YS + bl * WINO_M * TILE_Q + tq * WINO_M;
                 /* M[a][b] = Ms[((a * ALPHA + b) * TT + t) * KS + k] */
-                wino_2d(at, WINO_M, ALPHA, mp, ALPHA * W_TT * WINO_KS, W_TT * WINO_KS, yp, TILE_Q,
-                        1);
+                wino_2d(1, mp, ALPHA * W_TT * WINO_KS, W_TT * WINO_KS, yp, TILE_Q, 1);
             }
             __syncthreads();
             for (int e = tid; e < WINO_KR * WINO_BR * WINO_M * TILE_Q; e += W_THREADS) {

@@ -49,7 +49,7 @@ typedef struct iob_kernel_arg {
 typedef struct iob_launch {
     char file[32];        /* kernel source in gpu/kernels/, e.g. "direct.cu" */
     char entry[64];       /* extern "C" __global__ function name */
-    char defines[2048];   /* "-DNAME=VALUE ..." (layer, config and launch macros) */
+    char defines[4096];   /* "-DNAME=VALUE ..." (layer, config and launch macros) */
     uint32_t grid[3], block[3];
     int64_t smem_bytes;   /* dynamic shared memory */
     int nargs;
