@@ -18,8 +18,9 @@
 #   random     iobound run on bench/layers/random-50.csv: every algorithm, the time- and
 #              traffic-best config of each dataflow, outputs checked (IOB_RANDOM_JOBS at once,
 #              default 12; IOB_RANDOM_LAYERS another file)                     -> run-random.csv
-#   l1probe    ncu on direct_conv of 4 layers: the read path's counters (L1TEX requests and
-#              sectors of LDGSTS, xbar sectors, L2 sectors) beside the model -> l1probe.csv
+#   l1probe    ncu on direct_conv of 4 layers (or the runs of IOB_L1PROBE_JOBS, a file of
+#              ALGO<TAB>CONFIG<TAB>SPEC lines): the read path's counters (L1TEX requests and sectors,
+#              xbar sectors, L2 sectors) beside the model                       -> l1probe.csv
 #   tune       iobound tune on bench/layers/gpu-layers.csv (both batches) with random search beside
 #              (IOB_TUNE_ARGS adds options)                                      -> tune-h100.jsonl
 #              IOB_TUNE_RESUME=FILE starts from FILE's records (those layers are skipped)
@@ -294,7 +295,8 @@ L1PROBE_LAYERS=(
 L1PROBE_METRICS=(
   lts__t_sectors_srcunit_tex_op_read lts__t_requests_srcunit_tex_op_read
   lts__t_sectors_srcunit_tex_op_read_lookup_hit
-  l1tex__t_requests_pipe_lsu_mem_global_op_ldgsts l1tex__t_sectors_pipe_lsu_mem_global_op_ldgsts
+  l1tex__t_requests_pipe_lsu_mem_global_op_ld l1tex__t_requests_pipe_lsu_mem_global_op_ldgsts
+  l1tex__t_sectors_pipe_lsu_mem_global_op_ldgsts
   l1tex__t_sectors_pipe_lsu_mem_global_op_ldgsts_cache_bypass
   l1tex__t_sectors_pipe_lsu_mem_global_op_ldgsts_cache_access
   l1tex__m_xbar2l1tex_read_sectors l1tex__m_xbar2l1tex_read_sectors_mem_global_op_ldgsts
@@ -317,16 +319,22 @@ step_l1probe() {
   list=$(IFS=,; echo "${known[*]}")
   : >"$OUT/l1probe.csv"
   : >"$OUT/l1probe-pred.csv"
-  for l in "${L1PROBE_LAYERS[@]}"; do
-    cfg=$(iob dataflow --layer "$l" --algo direct --config best --format csv | tee -a "$OUT/l1probe-pred.csv" |
+  # IOB_L1PROBE_JOBS: a file of "ALGO<TAB>CONFIG<TAB>SPEC" lines (else the layers above, direct, best)
+  local jobs=$LOGS/l1probe-jobs.tsv a
+  if [ -n "${IOB_L1PROBE_JOBS:-}" ]; then cp "$SRC/$IOB_L1PROBE_JOBS" "$jobs"
+  else for l in "${L1PROBE_LAYERS[@]}"; do printf 'direct\tbest\t%s\n' "$l"; done >"$jobs"; fi
+  while IFS=$'\t' read -r a cfg l; do
+    [ -z "$a" ] && continue
+    cfg=$(iob dataflow --layer "$l" --algo "$a" --config "$cfg" --format csv </dev/null | tee -a "$OUT/l1probe-pred.csv" |
       sed -n '2s/^[^"]*"\([^"]*\)".*/\1/p')
-    echo "== $l: $cfg"
-    T ncu --metrics "$list" -k regex:direct_conv --cache-control all --clock-control none --csv \
-      --page raw "$BUILD/iobound" run --layer "$l" --algo direct --config "$cfg" --reps 1 --warmup 0 \
-      --no-baseline >>"$OUT/l1probe.csv" 2>>"$LOGS/l1probe-ncu.err" || rc=1
-  done
+    echo "== $a $l: $cfg"
+    T ncu --metrics "$list" -k "regex:direct_conv|im2col_band|im2win_window" --cache-control all \
+      --clock-control none --csv --page raw "$BUILD/iobound" run --layer "$l" --algo "$a" \
+      --config "$cfg" --reps 1 --warmup 0 --no-baseline </dev/null >>"$OUT/l1probe.csv" \
+      2>>"$LOGS/l1probe-ncu.err" || rc=1
+  done <"$jobs"
   tail -5 "$LOGS/l1probe-ncu.err"
-  note "${#known[@]} metrics on ${#L1PROBE_LAYERS[@]} layers (csv: l1probe.csv, l1probe-pred.csv)"
+  note "${#known[@]} metrics on $(grep -c . "$jobs") runs (csv: l1probe.csv, l1probe-pred.csv)"
   return "$rc"
 }
 
