@@ -95,6 +95,13 @@ text=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"]
 check dataflow-text-back 0 "$bin" dataflow --layer $L --algo direct --config "$text" --format csv
 contains dataflow-text-back "$tmp/out" "$text"
 check dataflow-time 0 "$bin" dataflow --layer $L --algo direct --config best --objective time
+# an algorithm that cannot take the layer says why, in one line
+expect_err dataflow-im2win-dilated "im2win needs dil_w = 1" "$bin" dataflow --layer c=8,h=9,k=8,r=3,dil=2 --algo im2win
+expect_err dataflow-winograd-1x1 "needs a 3x3 filter" "$bin" dataflow --layer c=8,h=9,k=8,r=1 --algo winograd
+check dataflow-im2col 0 "$bin" dataflow --layer $L --algo im2col --top 2 --format csv &&
+  contains dataflow-im2col "$tmp/out" ',im2col,1,"algo=im2col,tile_k='
+check dataflow-im2win 0 "$bin" dataflow --layer $L --algo im2win --config best --format csv &&
+  contains dataflow-im2win "$tmp/out" ',im2win,1,"algo=im2win,tile_k=' 
 expect_err dataflow-infeasible "not a multiple of micro_k=3" "$bin" dataflow --layer $L --algo direct --config tile_k=8,tile_p=4,tile_q=4,tile_c=4,micro_k=3,micro_p=1,micro_q=1
 expect_err dataflow-bad-key "unknown config key 'tile_z'" "$bin" dataflow --layer $L --algo direct --config tile_z=4
 expect_err dataflow-bad-json "not valid JSON" "$bin" dataflow --layer $L --algo direct --config '{"tile_k": 8,'
