@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <omp.h>
 
 #include "iobound/dataflow.h"
 #include "iobound/trace.h"
@@ -368,6 +369,48 @@ static void expect_infeasible(const char *lspec, const char *cspec, iob_status c
         fail_msg("'%s' does not say '%s'", err.msg, reason);
 }
 
+/* iob_dataflow_enumerate checks large spaces on all threads, then compacts in enumeration
+ * order: the same configs in the same order on one thread and on several, for every algorithm
+ * with a model; and an empty space leaves its reason. */
+static void test_enumerate_threads(void **state)
+{
+    (void)state;
+    iob_machine m;
+    iob_layer L;
+    iob_error err;
+    assert_int_equal(iob_machine_get("h100-sxm", &m, &err), IOB_OK);
+    assert_int_equal(iob_layer_parse("n=2,c=64,h=28,k=64,r=3,pad=1", &L, &err), IOB_OK);
+    const iob_algo algos[] = {IOB_ALGO_DIRECT, IOB_ALGO_WINOGRAD, IOB_ALGO_IM2COL,
+                              IOB_ALGO_IM2WIN};
+    int saved = omp_get_max_threads();
+    for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
+        iob_config *one, *many;
+        size_t n1, n2;
+        omp_set_num_threads(1);
+        assert_int_equal(iob_dataflow_enumerate(&L, algos[a], &m, &one, &n1, &err), IOB_OK);
+        omp_set_num_threads(4);
+        assert_int_equal(iob_dataflow_enumerate(&L, algos[a], &m, &many, &n2, &err), IOB_OK);
+        assert_true(n1 > 4096 || algos[a] == IOB_ALGO_WINOGRAD); /* the parallel path ran */
+        assert_int_equal(n1, n2);
+        assert_memory_equal(one, many, n1 * sizeof one[0]);
+        free(one);
+        free(many);
+    }
+    omp_set_num_threads(saved);
+    iob_config *none;
+    size_t n;
+    assert_int_equal(iob_layer_parse("c=8,h=9,k=8,r=3,dil=2", &L, &err), IOB_OK);
+    assert_int_equal(iob_dataflow_enumerate(&L, IOB_ALGO_IM2WIN, &m, &none, &n, &err), IOB_OK);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.msg, "dil_w = 1"));
+    free(none);
+    iob_config best;
+    assert_int_equal(iob_dataflow_best(&L, IOB_ALGO_IM2WIN, &m, IOB_OBJ_TIME, &best, NULL, &err),
+                     IOB_EINFEASIBLE);
+    assert_non_null(strstr(err.msg, "no feasible im2win config"));
+    assert_non_null(strstr(err.msg, "dil_w = 1"));
+}
+
 static void test_infeasible_reasons(void **state)
 {
     (void)state;
@@ -399,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_resources_by_hand_pointwise),
         cmocka_unit_test(test_resources_by_hand_split),
         cmocka_unit_test(test_infeasible_reasons),
+        cmocka_unit_test(test_enumerate_threads),
         cmocka_unit_test(test_every_config_matches_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
