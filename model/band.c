@@ -189,6 +189,42 @@ static iob_status gemm_fail(iob_status st, iob_error *err)
     return iob_error_set(err, st, "%s (the direct kernel on the derived layer)", why);
 }
 
+/* derive + iob_band_geom_get for a layer, remembered per thread for the last (algorithm,
+ * layer, machine) asked: an enumeration checks tens of thousands of configs of one layer, and
+ * neither depends on the config. Failures are not remembered (their message must be set). */
+typedef struct derive_memo {
+    int valid;
+    const iob_band_algo *a;
+    iob_layer L;
+    int64_t smem_per_block, sm_count;
+    iob_layer D;
+    iob_band_geom g;
+} derive_memo;
+static _Thread_local derive_memo dmemo;
+
+static iob_status derive_and_geom(const iob_band_algo *a, const iob_layer *L,
+                                  const iob_machine *m, iob_layer *D, iob_band_geom *g,
+                                  iob_error *err)
+{
+    if (dmemo.valid && dmemo.a == a && dmemo.smem_per_block == m->smem_per_block &&
+        dmemo.sm_count == m->sm_count && !memcmp(&dmemo.L, L, sizeof *L)) {
+        *D = dmemo.D;
+        *g = dmemo.g;
+        return IOB_OK;
+    }
+    iob_status st = a->derive(L, D, err);
+    if (st || (st = iob_band_geom_get(L, a->kind, m, g, err)))
+        return st;
+    dmemo.valid = 1;
+    dmemo.a = a;
+    dmemo.L = *L;
+    dmemo.smem_per_block = m->smem_per_block;
+    dmemo.sm_count = m->sm_count;
+    dmemo.D = *D;
+    dmemo.g = *g;
+    return IOB_OK;
+}
+
 iob_status iob_band_setup_get(const iob_band_algo *a, const iob_layer *L, const iob_config *cfg,
                               const iob_machine *m, iob_band_setup *s, iob_error *err)
 {
@@ -196,8 +232,8 @@ iob_status iob_band_setup_get(const iob_band_algo *a, const iob_layer *L, const 
     if (cfg->algo != a->algo)
         return iob_error_set(err, IOB_EINVAL, "not an %s config (algo=%s)", iob_algo_name(a->algo),
                              iob_algo_name(cfg->algo));
-    iob_status st = a->derive(L, &s->derived, err);
-    if (st || (st = iob_band_geom_get(L, a->kind, m, &s->g, err)))
+    iob_status st = derive_and_geom(a, L, m, &s->derived, &s->g, err);
+    if (st)
         return st;
     s->dcfg = *cfg;
     s->dcfg.algo = IOB_ALGO_DIRECT;
@@ -215,8 +251,8 @@ iob_status iob_band_check(const iob_band_algo *a, const iob_layer *L, const iob_
     if (cfg->algo != a->algo)
         return iob_error_set(err, IOB_EINVAL, "not an %s config (algo=%s)", iob_algo_name(a->algo),
                              iob_algo_name(cfg->algo));
-    iob_status st = a->derive(L, &D, err);
-    if (st || (st = iob_band_geom_get(L, a->kind, m, &g, err)))
+    iob_status st = derive_and_geom(a, L, m, &D, &g, err);
+    if (st)
         return st;
     iob_config dcfg = *cfg;
     dcfg.algo = IOB_ALGO_DIRECT;
