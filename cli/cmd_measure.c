@@ -248,6 +248,11 @@ int iob_cmd_measure(int argc, char **argv)
         const char *which;
         double floor_ns = iob_cli_floor_s(L, &m, &which) * 1e9;
         double P = have_pred ? 1 : NAN;
+        /* predicted SM-side reads: what the SMs fetch, where the algorithm has a fetch model
+         * (a sector copied into two shared-memory units counts twice, docs/counters.md) */
+        uint64_t fetched;
+        if (have_pred && iob_dataflow_fetch_sectors(L, &t.cfg, &m, &fetched, NULL) == IOB_OK)
+            tr.l2_read_bytes = fetched * (uint64_t)m.sector_bytes;
         level_row rows[] = {
             {"SM<-L2 read bytes (SM side, xbar)", NAN, P * tr.l2_read_bytes,
              sum.sm_read_sectors * 32, 0},

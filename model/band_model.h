@@ -74,6 +74,11 @@ iob_status iob_band_check(const iob_band_algo *a, const iob_layer *L, const iob_
 iob_status iob_band_predict(const iob_band_algo *a, const iob_layer *L, const iob_config *cfg,
                             const iob_machine *m, const iob_resources *res, iob_traffic *t,
                             iob_error *err);
+/* The split sectors (model/fetch.c) of the transform's copies and of the direct kernel on the
+ * derived layer. */
+iob_status iob_band_split_sectors(const iob_band_algo *a, const iob_layer *L,
+                                  const iob_config *cfg, const iob_machine *m, int64_t *split,
+                                  iob_error *err);
 iob_status iob_band_candidates(const iob_band_algo *a, const iob_layer *L, const iob_machine *m,
                                iob_config **out, size_t *count, iob_error *err);
 

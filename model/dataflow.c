@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/band_model.h"
 #include "model/dataflow_algo.h"
+#include "model/direct_model.h"
 
 extern const iob_dataflow_ops iob_direct_dataflow; /* model/direct.c */
 extern const iob_dataflow_ops iob_dataflow_winograd; /* model/winograd.c */
@@ -151,5 +153,30 @@ iob_status iob_dataflow_best(const iob_layer *L, iob_algo algo, const iob_machin
     if (t)
         *t = best_t;
     free(all);
+    return IOB_OK;
+}
+
+iob_status iob_dataflow_fetch_sectors(const iob_layer *L, const iob_config *cfg,
+                                      const iob_machine *m, uint64_t *sectors, iob_error *err)
+{
+    *sectors = 0;
+    if (cfg->algo != IOB_ALGO_DIRECT && cfg->algo != IOB_ALGO_IM2COL &&
+        cfg->algo != IOB_ALGO_IM2WIN)
+        return iob_error_set(err, IOB_ENOTSUP, "no fetch model for algorithm '%s'",
+                             iob_algo_name(cfg->algo));
+    iob_traffic t;
+    iob_status st = iob_dataflow_predict(L, cfg, m, &t, err);
+    if (st)
+        return st;
+    int64_t split = 0;
+    if (cfg->algo == IOB_ALGO_DIRECT)
+        st = iob_direct_split_sectors(L, cfg, &split, err);
+    else
+        st = iob_band_split_sectors(cfg->algo == IOB_ALGO_IM2COL ? &iob_band_im2col
+                                                                 : &iob_band_im2win,
+                                    L, cfg, m, &split, err);
+    if (st)
+        return st;
+    *sectors = t.l2_read_sectors + (uint64_t)split;
     return IOB_OK;
 }

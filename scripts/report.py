@@ -7,6 +7,7 @@ Inputs (raw, as they came back from scripts/device.sh on the H100; docs/results/
 gives each file's command):
   docs/results/validate-h100.csv          iobound validate --configs best (call 7; SM-side reads)
   docs/results/validate-im2-h100.csv      the same for im2col and im2win (call 9)
+  docs/results/fetch-h100.csv             the fetch model on those records' configs (scripts/fetch_pred.py)
   docs/results/tune-h100.jsonl            iobound tune on bench/layers/gpu-layers.csv (call 8)
   docs/results/tune-im2win12.jsonl        iobound tune on bench/layers/im2win-12.csv (call 8)
   docs/results/tune-exhaustive.jsonl      iobound tune --compare exhaustive,random (call 6)
@@ -75,9 +76,15 @@ def counters():
                 row += [r.get("pred_" + lv, ""), r.get("meas_" + lv, "")]
             row += [r.get("meas_" + SLICE, "")]
             w.writerow(row)
-    lines = ["| layer | batch | algorithm | SM<-L2 read p/m (SM side) | L2-slice read p/m | SM->L2 write p/m | "
+    fetch = {}
+    fpath = os.path.join(RES, "fetch-h100.csv")
+    if os.path.exists(fpath):
+        for r in read_records(fpath):
+            fetch[(r["algo"], r["layer_spec"], r["config"])] = float(r["fetch_model_read_sectors"]) * 32
+    lines = ["| layer | batch | algorithm | SM<-L2 read p/m (SM side; closed form) | SM<-L2 read p/m (fetch model) | "
+             "L2-slice read p/m | SM->L2 write p/m | "
              "DRAM read p/m | shared p/m | FFMA p/m | time p/m | measured SM<->L2 / bound |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     ratios = {}
     for r in recs:
         if r["status"] != "ok":
@@ -86,14 +93,16 @@ def counters():
         tot = num(r, "meas_l2_read_bytes") + num(r, "meas_l2_write_bytes")
         tb = tot / num(r, "bound_gpu_bytes")
         if r["algo"] == "cudnn":
-            lines.append("| %s | %d | cuDNN %s | | | | | | | | %.2f |" % (r["layer"], b, r["variant"], tb))
+            lines.append("| %s | %d | cuDNN %s | | | | | | | | | %.2f |" % (r["layer"], b, r["variant"], tb))
             continue
         pm = [num(r, "pred_" + lv) / num(r, "meas_" + lv) for lv in LEVELS]
         ps = num(r, "pred_l2_read_bytes") / num(r, "meas_" + SLICE)
-        for lv, x in zip(LEVELS + [SLICE], pm + [ps]):
+        fm = fetch.get((r["algo"], r["layer_spec"], r["config"]))
+        pf = fm / num(r, "meas_l2_read_bytes") if fm is not None else float("nan")
+        for lv, x in zip(LEVELS + [SLICE, "l2_read_bytes (fetch model)"], pm + [ps, pf]):
             ratios.setdefault((r["algo"], lv), []).append(x)
         lines.append("| %s | %d | %s | %s | %.2f |" % (
-            r["layer"], b, r["algo"], " | ".join("%.3f" % x for x in [pm[0], ps, pm[1], pm[2], pm[4], pm[5], pm[6]]), tb))
+            r["layer"], b, r["algo"], " | ".join("%.3f" % x for x in [pm[0], pf, ps, pm[1], pm[2], pm[4], pm[5], pm[6]]), tb))
     summ = ["| algorithm | level | records | median p/m | min | max |", "|---|---|---|---|---|---|"]
     for (a, lv), xs in sorted(ratios.items()):
         xs = sorted(x for x in xs if not math.isnan(x))
@@ -104,7 +113,9 @@ def counters():
         f.write("Predicted / measured per level (1.000 = exact), best config per layer (model's time objective). "
                 "`l2_read_bytes` is measured on the SM side (l1tex__m_xbar2l1tex_read_sectors); "
                 "`l2_read_slice_bytes` is the model's read prediction over the L2 slices' count "
-                "(lts__t_sectors_srcunit_tex_op_read):\n\n")
+                "(lts__t_sectors_srcunit_tex_op_read); `l2_read_bytes (fetch model)` is "
+                "iob_dataflow_fetch_sectors on the same configs (docs/results/fetch-h100.csv) over "
+                "the SM-side measurement:\n\n")
         f.write("\n".join(summ) + "\n\nPer record (p/m = predicted / measured):\n\n")
         f.write("\n".join(lines) + "\n")
 

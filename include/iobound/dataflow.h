@@ -114,6 +114,15 @@ iob_status iob_dataflow_check(const iob_layer *layer, const iob_config *cfg,
 iob_status iob_dataflow_predict(const iob_layer *layer, const iob_config *cfg,
                                 const iob_machine *m, iob_traffic *t, iob_error *err);
 
+/* The SM<-L2 read sectors the H100 fetches for a feasible config: the predicted l2_read_sectors
+ * plus the sectors fetched twice because a 16-byte copy put the two halves of a sector into two
+ * 32-byte units of shared memory (docs/counters.md, "The rule behind the SM-side count"; the
+ * counter l1tex__m_xbar2l1tex_read_sectors measures it). Walks the config's copies: for one
+ * config at a time, not for enumerations. direct, im2col and im2win; IOB_ENOTSUP for the others
+ * (Winograd's fused kernel is within 1% of its prediction without it). */
+iob_status iob_dataflow_fetch_sectors(const iob_layer *layer, const iob_config *cfg,
+                                      const iob_machine *m, uint64_t *sectors, iob_error *err);
+
 /* Every feasible config of algo for the layer on the machine, in a fixed order. *out is
  * allocated (free() it); *count may be 0 when the algorithm does not apply (err says why). */
 iob_status iob_dataflow_enumerate(const iob_layer *layer, iob_algo algo, const iob_machine *m,
