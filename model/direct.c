@@ -213,7 +213,30 @@ static int patch_wavefronts(int tn, int tpt, int tqt, int64_t plane_step, int64_
 
 /* Distinct values of j*a + s*d over j < mq, s < S: the patch columns one thread reads per
  * (c, r) (a bitmap while they stay below 4096, else pairwise). */
+static int distinct_offsets_count(int mq, int64_t a, int64_t S, int64_t d);
+
+/* distinct_offsets_count remembered per thread (an enumeration asks for a few dozen arguments
+ * tens of thousands of times) */
+typedef struct offsets_key {
+    int64_t mq, a, S, d;
+    int n;
+} offsets_key;
+#define OFFSETS_CACHE 256
+static _Thread_local offsets_key offsets_cache[OFFSETS_CACHE];
+
 static int distinct_offsets(int mq, int64_t a, int64_t S, int64_t d)
+{
+    uint64_t x = (uint64_t)mq * 0x9e3779b97f4a7c15ull ^ (uint64_t)a * 0xbf58476d1ce4e5b9ull ^
+                 (uint64_t)S * 0x94d049bb133111ebull ^ (uint64_t)d;
+    offsets_key *e = &offsets_cache[(x ^ (x >> 31)) % OFFSETS_CACHE];
+    if (e->mq == mq && e->a == a && e->S == S && e->d == d && e->n > 0)
+        return e->n;
+    int n = distinct_offsets_count(mq, a, S, d);
+    *e = (offsets_key){mq, a, S, d, n};
+    return n;
+}
+
+static int distinct_offsets_count(int mq, int64_t a, int64_t S, int64_t d)
 {
     int64_t span = (mq - 1) * a + (S - 1) * d;
     int n = 0;
