@@ -31,6 +31,7 @@
 #include "iobound/trace.h"
 #include "model/band_model.h"
 #include "tests/direct_emu.h"
+#include "tests/emu_build.h"
 
 typedef int (*emu_run_fn)(void (*)(void *), void *, const unsigned[3], unsigned, size_t,
                           const char **);
@@ -87,49 +88,9 @@ static void *compile_kernel(const iob_launch *l)
     for (int i = 0; i < nlib && i < LIBS_MAX; i++)
         if (!strcmp(libs[i].key, key))
             return libs[i].lib;
-    char so[300], src[300], defs[sizeof l->defines];
+    char so[300];
     snprintf(so, sizeof so, "%s/k%d.so", tmpdir, nlib++);
-    snprintf(src, sizeof src, "%s/gpu/kernels/%s", IOB_SOURCE_DIR, l->file);
-    snprintf(defs, sizeof defs, "%s", l->defines);
-    const char *cc = getenv("CC") ? getenv("CC") : "cc";
-    char *argv[512];
-    int n = 0;
-    argv[n++] = (char *)cc;
-    char *fixed[] = {"-std=c11", "-O1", "-g", "-fPIC", "-shared", "-ffp-contract=off",
-                     "-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas",
-                     "-Wno-unused-parameter", "-Wno-unused-function",
-                     "-D_POSIX_C_SOURCE=200809L", "-DIOB_CUDA_EMU", "-include",
-                     IOB_SOURCE_DIR "/tests/cuda_emu.h",
-#if defined(__SANITIZE_ADDRESS__)
-                     "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-#endif
-                     NULL};
-    for (int i = 0; fixed[i]; i++)
-        argv[n++] = fixed[i];
-    for (char *save = NULL, *tok = strtok_r(defs, " ", &save); tok && n < 500;
-         tok = strtok_r(NULL, " ", &save))
-        argv[n++] = tok;
-    argv[n++] = "-x";
-    argv[n++] = "c";
-    argv[n++] = src;
-    argv[n++] = "-o";
-    argv[n++] = so;
-    argv[n++] = "-lpthread";
-    argv[n++] = "-lm";
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        execvp(cc, argv);
-        _exit(127);
-    }
-    int status;
-    assert_true(waitpid(pid, &status, 0) == pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status))
-        fail_msg("compiling %s for the CPU failed (status %d): %s", l->file, status, l->defines);
-    void *lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        fail_msg("dlopen: %s", dlerror());
+    void *lib = emu_build(l->file, l->defines, so);
     if (nlib <= LIBS_MAX) {
         snprintf(libs[nlib - 1].key, sizeof libs[0].key, "%s", key);
         libs[nlib - 1].lib = lib;

@@ -27,6 +27,7 @@
 
 #include "iobound/plan.h"
 #include "iobound/trace.h"
+#include "tests/emu_build.h"
 #include "tests/winograd_ref.h"
 
 typedef int (*emu_run_fn)(void (*)(void *), void *, const unsigned[3], unsigned, size_t,
@@ -190,51 +191,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Compiles the kernel file with the launch's macros into a shared object; returns its path. */
-static void compile_kernel(const iob_launch *l, int id, char *so, size_t size)
-{
-    snprintf(so, size, "%s/k%d.so", tmpdir, id);
-    const char *cc = getenv("CC") ? getenv("CC") : "cc";
-    char *argv[512];
-    int n = 0;
-    char defs[sizeof l->defines];
-    snprintf(defs, sizeof defs, "%s", l->defines);
-    argv[n++] = (char *)cc;
-    char *fixed[] = {"-std=c11", "-O1", "-g", "-fPIC", "-shared", "-ffp-contract=off",
-                     "-fno-strict-aliasing", "-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas",
-                     "-Wno-unused-parameter", "-Wno-unused-function",
-                     "-D_POSIX_C_SOURCE=200809L", "-DIOB_CUDA_EMU", "-include",
-                     IOB_SOURCE_DIR "/tests/cuda_emu.h",
-#if defined(__SANITIZE_ADDRESS__)
-                     "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-#endif
-                     NULL};
-    for (int i = 0; fixed[i]; i++)
-        argv[n++] = fixed[i];
-    for (char *save = NULL, *tok = strtok_r(defs, " ", &save); tok && n < 500;
-         tok = strtok_r(NULL, " ", &save))
-        argv[n++] = tok;
-    argv[n++] = "-x";
-    argv[n++] = "c";
-    argv[n++] = IOB_SOURCE_DIR "/gpu/kernels/winograd.cu";
-    argv[n++] = "-o";
-    argv[n++] = so;
-    argv[n++] = "-lpthread";
-    argv[n++] = "-lm";
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        execvp(cc, argv);
-        _exit(127);
-    }
-    int status;
-    assert_true(waitpid(pid, &status, 0) == pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status))
-        fail_msg("compiling winograd.cu for the CPU failed (status %d): %s ... %s", status,
-                 argv[0], l->defines);
-}
-
 static void run_launch(void *lib, emu_run_fn run, const iob_launch *l, float *buf[6])
 {
     call c = {.l = l};
@@ -264,10 +220,8 @@ static void check_case(const char *spec, const char *cfg_text)
         assert_string_equal(plan.launch[i].defines, plan.launch[0].defines);
     assert_string_equal(plan.prep[0].defines, plan.launch[0].defines);
     char so[300];
-    compile_kernel(&plan.launch[0], id++, so, sizeof so);
-    void *lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        fail_msg("dlopen: %s", dlerror());
+    snprintf(so, sizeof so, "%s/k%d.so", tmpdir, id++);
+    void *lib = emu_build(plan.launch[0].file, plan.launch[0].defines, so);
     emu_run_fn run = (emu_run_fn)dlsym(lib, "iob_emu_run");
     log_start_fn log_start = (log_start_fn)dlsym(lib, "iob_emu_log_start");
     log_get_fn log_get = (log_get_fn)dlsym(lib, "iob_emu_log_get");
