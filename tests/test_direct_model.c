@@ -16,67 +16,7 @@
 #include "iobound/dataflow.h"
 #include "iobound/trace.h"
 #include "model/direct_model.h"
-
-static iob_machine h100(void)
-{
-    iob_machine m;
-    iob_error err;
-    if (iob_machine_get("h100-sxm", &m, &err))
-        fail_msg("%s", err.msg);
-    return m;
-}
-
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err;
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("%s: %s", spec, err.msg);
-    return L;
-}
-
-static iob_config config(const char *text)
-{
-    iob_config c;
-    iob_error err;
-    if (iob_config_parse(text, &c, &err))
-        fail_msg("%s: %s", text, err.msg);
-    return c;
-}
-
-typedef struct counter {
-    uint64_t reads, writes;
-} counter;
-
-static int count_emit(void *ctx, const iob_access *a, size_t n)
-{
-    counter *c = ctx;
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].write)
-            c->writes++;
-        else
-            c->reads++;
-    }
-    return 0;
-}
-
-static void trace_counts(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
-                         uint64_t *reads, uint64_t *writes)
-{
-    iob_trace tr;
-    iob_error err;
-    if (iob_trace_build(L, cfg, m, &tr, &err))
-        fail_msg("trace: %s", err.msg);
-    counter c = {0, 0};
-    iob_trace_sink sink = {count_emit, &c};
-    for (int k = 0; k < tr.nkernels; k++)
-        for (int64_t b = 0; b < tr.kernel[k].blocks; b++)
-            if (tr.kernel[k].block(tr.kernel[k].state, b, &sink, &err))
-                fail_msg("trace block: %s", err.msg);
-    iob_trace_free(&tr);
-    *reads = c.reads;
-    *writes = c.writes;
-}
+#include "tests/model_check.h"
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -205,8 +145,8 @@ static void test_every_config_matches_trace(void **state)
             iob_traffic t;
             if (iob_dataflow_predict(&L, &all[i], &m, &t, &err))
                 fail_msg("predict: %s", err.msg);
-            uint64_t reads, writes;
-            trace_counts(&L, &all[i], &m, &reads, &writes);
+            trace_sectors tc = trace_count(&L, &all[i], &m, 0, -1);
+            uint64_t reads = tc.reads, writes = tc.writes;
             if (reads != t.l2_read_sectors || writes != t.l2_write_sectors) {
                 char buf[256];
                 iob_config_format(&all[i], buf, sizeof buf);

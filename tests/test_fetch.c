@@ -19,6 +19,7 @@
 
 #include "iobound/dataflow.h"
 #include "model/direct_model.h"
+#include "tests/model_check.h"
 
 typedef struct measured {
     const char *layer, *config;
@@ -27,7 +28,7 @@ typedef struct measured {
 
 /* spec and config as the records carry them; sectors = meas_l2_read_bytes / 32 and
  * pred_l2_read_bytes / 32 of the record */
-static const measured h100[] = {
+static const measured on_h100[] = {
     {"name=resnet50.conv1,n=1,c=3,h=224,w=224,k=64,r=7,s=7,stride_h=2,stride_w=2,pad_top=3,"
      "pad_bottom=3,pad_left=3,pad_right=3,dil_h=1,dil_w=1,groups=1",
      "algo=direct,tile_k=64,tile_p=2,tile_q=16,tile_c=1,micro_k=8,micro_p=1,micro_q=4,stages=1,"
@@ -70,32 +71,24 @@ static const measured h100[] = {
      5046272, 4243456},
 };
 
-static iob_machine h100_machine(void)
-{
-    iob_machine m;
-    iob_error err;
-    assert_int_equal(iob_machine_get("h100-sxm", &m, &err), IOB_OK);
-    return m;
-}
-
 static void test_against_h100(void **state)
 {
     (void)state;
-    iob_machine m = h100_machine();
-    for (size_t i = 0; i < sizeof h100 / sizeof h100[0]; i++) {
+    iob_machine m = h100();
+    for (size_t i = 0; i < sizeof on_h100 / sizeof on_h100[0]; i++) {
         iob_layer L;
         iob_config c;
         iob_traffic t;
         iob_error err;
         uint64_t fetched;
-        assert_int_equal(iob_layer_parse(h100[i].layer, &L, &err), IOB_OK);
-        assert_int_equal(iob_config_parse(h100[i].config, &c, &err), IOB_OK);
+        assert_int_equal(iob_layer_parse(on_h100[i].layer, &L, &err), IOB_OK);
+        assert_int_equal(iob_config_parse(on_h100[i].config, &c, &err), IOB_OK);
         assert_int_equal(iob_dataflow_predict(&L, &c, &m, &t, &err), IOB_OK);
-        assert_int_equal(t.l2_read_sectors, h100[i].closed_form);
+        assert_int_equal(t.l2_read_sectors, on_h100[i].closed_form);
         assert_int_equal(iob_dataflow_fetch_sectors(&L, &c, &m, &fetched, &err), IOB_OK);
-        if (fetched != h100[i].h100_sectors)
-            fail_msg("%s %s: fetched %llu, measured on the H100 %llu", L.name, h100[i].config,
-                     (unsigned long long)fetched, (unsigned long long)h100[i].h100_sectors);
+        if (fetched != on_h100[i].h100_sectors)
+            fail_msg("%s %s: fetched %llu, measured on the H100 %llu", L.name, on_h100[i].config,
+                     (unsigned long long)fetched, (unsigned long long)on_h100[i].h100_sectors);
     }
 }
 
@@ -157,7 +150,7 @@ static long long lane_walk(const iob_layer *L, const iob_config *c)
 static void test_against_lane_walk(void **state)
 {
     (void)state;
-    iob_machine m = h100_machine();
+    iob_machine m = h100();
     /* odd sizes, padding on both sides, strides, dilation, groups, batch: rows at every residue */
     const char *layers[] = {
         "n=2,c=5,h=11,w=13,k=6,r=3,pad=1",
@@ -199,7 +192,7 @@ static void test_against_lane_walk(void **state)
 static void test_not_supported(void **state)
 {
     (void)state;
-    iob_machine m = h100_machine();
+    iob_machine m = h100();
     iob_layer L;
     iob_config c;
     iob_error err;

@@ -17,68 +17,14 @@
 #include "iobound/dataflow.h"
 #include "iobound/trace.h"
 #include "model/band_model.h"
+#include "tests/model_check.h"
 
 static iob_machine machine(int sms)
 {
-    iob_machine m;
-    iob_error err;
-    if (iob_machine_get("h100-sxm", &m, &err))
-        fail_msg("%s", err.msg);
+    iob_machine m = h100();
     if (sms)
         m.sm_count = sms; /* few SMs: bands of many rows (the band shrinks to fill the SMs) */
     return m;
-}
-
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err;
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("%s: %s", spec, err.msg);
-    return L;
-}
-
-static iob_config config(const char *text)
-{
-    iob_config c;
-    iob_error err;
-    if (iob_config_parse(text, &c, &err))
-        fail_msg("%s: %s", text, err.msg);
-    return c;
-}
-
-typedef struct counter {
-    uint64_t reads, writes;
-} counter;
-
-static int count_emit(void *ctx, const iob_access *a, size_t n)
-{
-    counter *c = ctx;
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].write)
-            c->writes++;
-        else
-            c->reads++;
-    }
-    return 0;
-}
-
-/* The sectors of the trace's kernels [k0, k1). */
-static counter trace_counts(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
-                            int k0, int k1)
-{
-    iob_trace tr;
-    iob_error err;
-    if (iob_trace_build(L, cfg, m, &tr, &err))
-        fail_msg("trace: %s", err.msg);
-    counter c = {0, 0};
-    iob_trace_sink sink = {count_emit, &c};
-    for (int k = k0; k < k1 && k < tr.nkernels; k++)
-        for (int64_t b = 0; b < tr.kernel[k].blocks; b++)
-            if (tr.kernel[k].block(tr.kernel[k].state, b, &sink, &err))
-                fail_msg("trace block: %s", err.msg);
-    iob_trace_free(&tr);
-    return c;
 }
 
 static const char *const small_layers[] = {
@@ -124,7 +70,7 @@ static void every_config(iob_algo algo)
                 iob_config_format(&all[i], buf, sizeof buf);
                 if (iob_dataflow_predict(&L, &all[i], &m, &t, &err))
                     fail_msg("%s %s: predict: %s", small_layers[li], buf, err.msg);
-                counter c = trace_counts(&L, &all[i], &m, 0, 4);
+                trace_sectors c = trace_count(&L, &all[i], &m, 0, 4);
                 if (c.reads != t.l2_read_sectors || c.writes != t.l2_write_sectors)
                     fail_msg("%s %s (%d SMs): trace %llu/%llu sectors, model %llu/%llu",
                              small_layers[li], buf, m.sm_count, (unsigned long long)c.reads,
@@ -214,7 +160,7 @@ static void test_transform_counts(void **state)
                 iob_config cfg = config("algo=direct,tile_k=2,tile_p=2,tile_q=4,tile_c=4,"
                                         "micro_k=1,micro_p=1,micro_q=1");
                 cfg.algo = algos[a]->algo;
-                counter t = trace_counts(&L, &cfg, &m, 0, 1);
+                trace_sectors t = trace_count(&L, &cfg, &m, 0, 1);
                 assert_int_equal(t.reads, c.read_sectors);
                 assert_int_equal(t.writes, c.write_sectors);
                 smem_cut += g.map.band < L.p && g.blocks >= 2 * m.sm_count;
@@ -362,7 +308,7 @@ static void test_direct_store_memo(void **state)
         iob_error err;
         assert_int_equal(iob_dataflow_predict(&L, &c, &m, &t, &err), IOB_OK);
         assert_int_equal(t.l2_write_sectors, want[i]);
-        assert_int_equal(trace_counts(&L, &c, &m, 0, 4).writes, want[i]);
+        assert_int_equal(trace_count(&L, &c, &m, 0, 4).writes, want[i]);
     }
 }
 

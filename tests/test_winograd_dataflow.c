@@ -23,62 +23,7 @@
 #include "iobound/dataflow.h"
 #include "iobound/trace.h"
 #include "model/winograd_dataflow.h"
-
-static iob_machine h100(void)
-{
-    iob_machine m;
-    assert_int_equal(iob_machine_get("h100-sxm", &m, NULL), IOB_OK);
-    return m;
-}
-
-static iob_layer layer(const char *spec)
-{
-    iob_layer L;
-    iob_error err = {0};
-    if (iob_layer_parse(spec, &L, &err))
-        fail_msg("%s: %s", spec, err.msg);
-    return L;
-}
-
-static iob_config config(const char *text)
-{
-    iob_config c;
-    iob_error err = {0};
-    if (iob_config_parse(text, &c, &err))
-        fail_msg("%s: %s", text, err.msg);
-    return c;
-}
-
-typedef struct counts {
-    uint64_t read, write;
-} counts;
-
-static int count_emit(void *ctx, const iob_access *a, size_t n)
-{
-    counts *c = ctx;
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].write)
-            c->write++;
-        else
-            c->read++;
-    }
-    return 0;
-}
-
-static counts trace_counts(const iob_layer *L, const iob_config *cfg, const iob_machine *m)
-{
-    iob_trace tr;
-    iob_error err = {0};
-    if (iob_trace_build(L, cfg, m, &tr, &err))
-        fail_msg("trace: %s", err.msg);
-    counts c = {0, 0};
-    iob_trace_sink sink = {count_emit, &c};
-    for (int k = 0; k < tr.nkernels; k++)
-        for (int64_t b = 0; b < tr.kernel[k].blocks; b++)
-            assert_int_equal(tr.kernel[k].block(tr.kernel[k].state, b, &sink, &err), IOB_OK);
-    iob_trace_free(&tr);
-    return c;
-}
+#include "tests/model_check.h"
 
 static void expect_equal(const iob_layer *L, const iob_config *cfg, const iob_machine *m)
 {
@@ -88,10 +33,10 @@ static void expect_equal(const iob_layer *L, const iob_config *cfg, const iob_ma
     iob_config_format(cfg, text, sizeof text);
     if (iob_dataflow_predict(L, cfg, m, &t, &err))
         fail_msg("%s: %s", text, err.msg);
-    counts c = trace_counts(L, cfg, m);
-    if (c.read != t.l2_read_sectors || c.write != t.l2_write_sectors)
+    trace_sectors c = trace_count(L, cfg, m, 0, -1);
+    if (c.reads != t.l2_read_sectors || c.writes != t.l2_write_sectors)
         fail_msg("%s on %s: trace %llu/%llu read/write sectors, closed form %llu/%llu", text,
-                 L->name, (unsigned long long)c.read, (unsigned long long)c.write,
+                 L->name, (unsigned long long)c.reads, (unsigned long long)c.writes,
                  (unsigned long long)t.l2_read_sectors, (unsigned long long)t.l2_write_sectors);
     assert_int_equal(t.l2_read_bytes, 32 * t.l2_read_sectors);
     assert_true(t.l2_read_requested_bytes <= t.l2_read_bytes);
