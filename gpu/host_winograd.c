@@ -106,33 +106,6 @@ static int term_codes(const float *M, int n, int r, int parity, int *code)
     return terms;
 }
 
-static int col_pair(const float *M, int rows, int n, int c)
-{
-    int any = 0;
-    for (int r = 0; r < rows; r++) {
-        float a = M[r * n + c], b = M[r * n + c + 1];
-        if (b != ((r & 1) ? -a : a))
-            return 0;
-        any |= a != 0.0f;
-    }
-    return any;
-}
-
-static int row_pair(const float *M, int n, int r)
-{
-    int even = 0, odd = 0;
-    for (int i = 0; i < n; i++) {
-        float a = M[r * n + i], b = M[(r + 1) * n + i];
-        if (b != ((i & 1) ? -a : a))
-            return 0;
-        if (a != 0.0f) {
-            even |= !(i & 1);
-            odd |= i & 1;
-        }
-    }
-    return even && odd;
-}
-
 /* Appends the macros of the paired term rule for mat (rows x n) under prefix (see above). */
 static iob_status define_rule(iob_launch *l, const char *prefix,
                               const double (*mat)[IOB_WINO_ALPHA_MAX], int rows, int n,
@@ -148,7 +121,7 @@ static iob_status define_rule(iob_launch *l, const char *prefix,
         for (int i = 0; i < n; i++)
             M[r * n + i] = (float)mat[r][i];
     for (int c = 0; c + 1 < n; c++) /* column pairs, left to right without overlap */
-        if (col_pair(M, rows, n, c) && !(c > 0 && (fold[c - 1] & 4))) {
+        if (iob_wino_col_pair(M, rows, n, c) && !(c > 0 && (fold[c - 1] & 4))) {
             fold[c] = 4;
             cols = 1;
         }
@@ -167,7 +140,7 @@ static iob_status define_rule(iob_launch *l, const char *prefix,
             rowc[r] = term_codes(M, n, r, 2, code) ? 0 : 3;
     } else {
         for (int r = 0; r < rows; r++) {
-            if (r + 1 < rows && row_pair(M, n, r)) {
+            if (r + 1 < rows && iob_wino_row_pair(M, n, r)) {
                 term_codes(M, n, r, 0, code);
                 term_codes(M, n, r, 1, code);
                 rowc[r] = 1;

@@ -386,7 +386,7 @@ static float rule_dot(const float *coef, const float *x, int n, int parity, iob_
     return acc;
 }
 
-static int rule_col_pair(const float *M, int rows, int n, int c)
+int iob_wino_col_pair(const float *M, int rows, int n, int c)
 {
     int any = 0;
     for (int r = 0; r < rows; r++) {
@@ -398,7 +398,7 @@ static int rule_col_pair(const float *M, int rows, int n, int c)
     return any;
 }
 
-static int rule_row_pair(const float *M, int n, int r)
+int iob_wino_row_pair(const float *M, int n, int r)
 {
     int even = 0, odd = 0;
     for (int i = 0; i < n; i++) {
@@ -421,7 +421,7 @@ void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *
         ops = &tmp;
     int pair_at[IOB_WINO_ALPHA_MAX] = {0}, any = 0;
     for (int c = 0; c + 1 < n; c++) /* column pairs, taken left to right without overlap */
-        if (rule_col_pair(M, rows, n, c) && !(c > 0 && pair_at[c - 1])) {
+        if (iob_wino_col_pair(M, rows, n, c) && !(c > 0 && pair_at[c - 1])) {
             pair_at[c] = 1;
             any = 1;
         }
@@ -454,7 +454,7 @@ void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *
         return;
     }
     for (int r = 0; r < rows; r++) {
-        if (r + 1 < rows && rule_row_pair(M, n, r)) {
+        if (r + 1 < rows && iob_wino_row_pair(M, n, r)) {
             float e = rule_dot(M + r * n, x, n, 0, ops), o = rule_dot(M + r * n, x, n, 1, ops);
             y[r * ys] = e + o;
             y[(r + 1) * ys] = e - o;

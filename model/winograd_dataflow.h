@@ -66,6 +66,13 @@ typedef struct iob_wino_ops {
  * (docs/model.md, "Winograd: arithmetic"; gpu/kernels/winograd.cu, wino_apply_bt/at): the same
  * operations in the same order, so the same bits. n <= IOB_WINO_ALPHA_MAX. Adds the operations
  * it performs to *ops (may be NULL). */
+/* The paired term rule's two tests (docs/model.md, "Winograd: arithmetic"), shared by the
+ * FP32 reference above and the host-side rule macros (gpu/host_winograd.c): 1 when column c+1 of
+ * M (rows x n) is (-1)^r times column c, column c not zero; 1 when row r+1 is (-1)^i times row
+ * r and row r has nonzero even and odd entries. */
+int iob_wino_col_pair(const float *M, int rows, int n, int c);
+int iob_wino_row_pair(const float *M, int n, int r);
+
 void iob_wino_apply_f32(const float *M, int rows, int n, const float *x, float *y, int ys,
                         iob_wino_ops *ops);
 
