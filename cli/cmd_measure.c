@@ -250,9 +250,9 @@ int iob_cmd_measure(int argc, char **argv)
         double P = have_pred ? 1 : NAN;
         /* predicted SM-side reads: what the SMs fetch, where the algorithm has a fetch model
          * (a sector copied into two shared-memory units counts twice, docs/counters.md) */
-        uint64_t fetched;
-        if (have_pred && iob_dataflow_fetch_sectors(L, &t.cfg, &m, &fetched, NULL) == IOB_OK)
-            tr.l2_read_bytes = fetched * (uint64_t)m.sector_bytes;
+        uint64_t split;
+        if (have_pred && iob_dataflow_split_sectors(L, &t.cfg, &m, &split, NULL) == IOB_OK)
+            tr.l2_read_bytes = (tr.l2_read_sectors + split) * (uint64_t)m.sector_bytes;
         level_row rows[] = {
             {"SM<-L2 read bytes (SM side, xbar)", NAN, P * tr.l2_read_bytes,
              sum.sm_read_sectors * 32, 0},

@@ -156,27 +156,37 @@ iob_status iob_dataflow_best(const iob_layer *L, iob_algo algo, const iob_machin
     return IOB_OK;
 }
 
+iob_status iob_dataflow_split_sectors(const iob_layer *L, const iob_config *cfg,
+                                      const iob_machine *m, uint64_t *split, iob_error *err)
+{
+    *split = 0;
+    iob_status st;
+    if (cfg->algo == IOB_ALGO_DIRECT) {
+        iob_resources res;
+        if ((st = iob_dataflow_check(L, cfg, m, &res, err)))
+            return st;
+        *split = (uint64_t)iob_direct_split_sectors(L, cfg);
+        return IOB_OK;
+    }
+    if (cfg->algo != IOB_ALGO_IM2COL && cfg->algo != IOB_ALGO_IM2WIN)
+        return iob_error_set(err, IOB_ENOTSUP, "no fetch model for algorithm '%s'",
+                             iob_algo_name(cfg->algo));
+    int64_t s; /* iob_band_setup_get inside checks the config */
+    st = iob_band_split_sectors(cfg->algo == IOB_ALGO_IM2COL ? &iob_band_im2col : &iob_band_im2win,
+                                L, cfg, m, &s, err);
+    *split = st ? 0 : (uint64_t)s;
+    return st;
+}
+
 iob_status iob_dataflow_fetch_sectors(const iob_layer *L, const iob_config *cfg,
                                       const iob_machine *m, uint64_t *sectors, iob_error *err)
 {
     *sectors = 0;
-    if (cfg->algo != IOB_ALGO_DIRECT && cfg->algo != IOB_ALGO_IM2COL &&
-        cfg->algo != IOB_ALGO_IM2WIN)
-        return iob_error_set(err, IOB_ENOTSUP, "no fetch model for algorithm '%s'",
-                             iob_algo_name(cfg->algo));
     iob_traffic t;
-    iob_status st = iob_dataflow_predict(L, cfg, m, &t, err);
-    if (st)
+    uint64_t split;
+    iob_status st = iob_dataflow_split_sectors(L, cfg, m, &split, err);
+    if (st || (st = iob_dataflow_predict(L, cfg, m, &t, err)))
         return st;
-    int64_t split = 0;
-    if (cfg->algo == IOB_ALGO_DIRECT)
-        st = iob_direct_split_sectors(L, cfg, &split, err);
-    else
-        st = iob_band_split_sectors(cfg->algo == IOB_ALGO_IM2COL ? &iob_band_im2col
-                                                                 : &iob_band_im2win,
-                                    L, cfg, m, &split, err);
-    if (st)
-        return st;
-    *sectors = t.l2_read_sectors + (uint64_t)split;
+    *sectors = t.l2_read_sectors + split;
     return IOB_OK;
 }

@@ -172,10 +172,9 @@ double iob_direct_time_eval(const iob_direct_time_features *f, const iob_direct_
 struct iob_dataflow_ops;
 extern const struct iob_dataflow_ops iob_direct_dataflow;
 
-/* Sectors the direct kernel's copies of cfg fetch twice on the H100 (model/fetch.c): full
- * sectors whose halves land in two 32-byte units of shared memory. Walks the copy plan row by
- * row, for one config at a time. */
-iob_status iob_direct_split_sectors(const iob_layer *L, const iob_config *cfg, int64_t *split,
-                                    iob_error *err);
+/* Sectors the direct kernel's copies of a feasible cfg fetch twice on the H100 (model/fetch.c):
+ * full sectors whose halves land in two 32-byte units of shared memory. Walks the copy plan row
+ * by row, for one config at a time. */
+int64_t iob_direct_split_sectors(const iob_layer *L, const iob_config *cfg);
 
 #endif

@@ -45,10 +45,8 @@ static int64_t split_run(int64_t first_word, int64_t p0, int64_t a, int64_t b)
 /* floor(a / 4) for any sign */
 static int64_t floor4(int64_t a) { return a >= 0 ? a / 4 : -((-a + 3) / 4); }
 
-iob_status iob_direct_split_sectors(const iob_layer *L, const iob_config *cfg, int64_t *split,
-                                    iob_error *err)
+int64_t iob_direct_split_sectors(const iob_layer *L, const iob_config *cfg)
 {
-    *split = 0;
     iob_direct_geom g;
     iob_direct_geom_get(L, cfg, &g);
     dm_geom G;
@@ -87,9 +85,7 @@ iob_status iob_direct_split_sectors(const iob_layer *L, const iob_config *cfg, i
                     total += split_run(stage + G.f_off, fp0, fp0, fp0 + G.f_pieces - 1);
                 }
             }
-    (void)err;
-    *split = total;
-    return IOB_OK;
+    return total;
 }
 
 iob_status iob_band_split_sectors(const iob_band_algo *a, const iob_layer *L,
@@ -112,9 +108,6 @@ iob_status iob_band_split_sectors(const iob_band_algo *a, const iob_layer *L,
         total += split_run(0, p0, p0, p1); /* piece p0 lands at word 0 */
     }
     /* then the direct kernel on the derived layer */
-    int64_t d;
-    if ((st = iob_direct_split_sectors(&s.derived, &s.dcfg, &d, err)))
-        return st;
-    *split = total + d;
+    *split = total + iob_direct_split_sectors(&s.derived, &s.dcfg);
     return IOB_OK;
 }

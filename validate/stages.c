@@ -99,9 +99,9 @@ iob_status iob_validate_predict(const iob_layer *L, const iob_config *cfg, const
     levels[IOB_LVL_L2_READ] = (double)t.l2_read_bytes;
     /* the SM side measures what the SMs fetch: where the algorithm has a fetch model, a sector
      * copied into two shared-memory units counts twice (docs/counters.md) */
-    uint64_t fetched;
-    if (iob_dataflow_fetch_sectors(L, cfg, m, &fetched, NULL) == IOB_OK)
-        levels[IOB_LVL_L2_READ] = (double)fetched * (double)m->sector_bytes;
+    uint64_t split;
+    if (iob_dataflow_split_sectors(L, cfg, m, &split, NULL) == IOB_OK)
+        levels[IOB_LVL_L2_READ] = (double)(t.l2_read_sectors + split) * (double)m->sector_bytes;
     levels[IOB_LVL_L2_WRITE] = (double)t.l2_write_bytes;
     levels[IOB_LVL_DRAM_READ] = t.dram_read_bytes;
     levels[IOB_LVL_DRAM_WRITE] = t.dram_write_bytes;

@@ -114,12 +114,16 @@ iob_status iob_dataflow_check(const iob_layer *layer, const iob_config *cfg,
 iob_status iob_dataflow_predict(const iob_layer *layer, const iob_config *cfg,
                                 const iob_machine *m, iob_traffic *t, iob_error *err);
 
-/* The SM<-L2 read sectors the H100 fetches for a feasible config: the predicted l2_read_sectors
- * plus the sectors fetched twice because a 16-byte copy put the two halves of a sector into two
- * 32-byte units of shared memory (docs/counters.md, "The rule behind the SM-side count"; the
- * counter l1tex__m_xbar2l1tex_read_sectors measures it). Walks the config's copies: for one
- * config at a time, not for enumerations. direct, im2col and im2win; IOB_ENOTSUP for the others
- * (Winograd's fused kernel is within 1% of its prediction without it). */
+/* The SM<-L2 read sectors the H100 fetches twice for a config: sectors whose two halves a 16-byte
+ * copy puts into two 32-byte units of shared memory (docs/counters.md, "The rule behind the
+ * SM-side count"; the counter l1tex__m_xbar2l1tex_read_sectors sees each fetch). The config is
+ * checked first. Walks the config's copies: for one config at a time, not for enumerations.
+ * direct, im2col and im2win; IOB_ENOTSUP for the others (Winograd's fused kernel is within 1% of
+ * its prediction without it). */
+iob_status iob_dataflow_split_sectors(const iob_layer *layer, const iob_config *cfg,
+                                      const iob_machine *m, uint64_t *split, iob_error *err);
+
+/* What the SMs fetch: iob_dataflow_predict's l2_read_sectors plus iob_dataflow_split_sectors. */
 iob_status iob_dataflow_fetch_sectors(const iob_layer *layer, const iob_config *cfg,
                                       const iob_machine *m, uint64_t *sectors, iob_error *err);
 
