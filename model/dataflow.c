@@ -84,27 +84,22 @@ iob_status iob_dataflow_enumerate(const iob_layer *L, iob_algo algo, const iob_m
     /* The checks are independent and their memos thread-local (model/direct.c, band.c): a large
      * space is checked on all threads (inside an outer parallel sweep this runs on one), then
      * compacted in enumeration order, so the result does not depend on the thread count. */
-    unsigned char *ok = n >= ENUM_PARALLEL_MIN ? malloc(n) : NULL;
-    size_t kept = 0;
-    if (ok) {
-#pragma omp parallel for schedule(static)
-        for (ptrdiff_t i = 0; i < (ptrdiff_t)n; i++) {
-            iob_resources r;
-            memset(&r, 0, sizeof r);
-            ok[i] = ops->check(L, &cand[i], m, &r, NULL) == IOB_OK;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (ok[i])
-                cand[kept++] = cand[i];
-        free(ok);
-    } else {
-        iob_resources res;
-        for (size_t i = 0; i < n; i++) {
-            memset(&res, 0, sizeof res);
-            if (ops->check(L, &cand[i], m, &res, NULL) == IOB_OK)
-                cand[kept++] = cand[i];
-        }
+    unsigned char *ok = malloc(n ? n : 1);
+    if (!ok) {
+        free(cand);
+        return iob_error_set(err, IOB_ENOMEM, "out of memory checking %zu configs", n);
     }
+#pragma omp parallel for schedule(static) if (n >= ENUM_PARALLEL_MIN)
+    for (ptrdiff_t i = 0; i < (ptrdiff_t)n; i++) {
+        iob_resources r;
+        memset(&r, 0, sizeof r);
+        ok[i] = ops->check(L, &cand[i], m, &r, NULL) == IOB_OK;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ok[i])
+            cand[kept++] = cand[i];
+    free(ok);
     *out = cand;
     *count = kept;
     return IOB_OK;
