@@ -100,6 +100,9 @@ count() { # count PATTERN FILE: matching lines (0 when the file is missing)
   echo "${n:-0}"
 }
 iob() { "$BUILD/iobound" "$@"; }
+first_config() { # the config of the first row of `iobound dataflow --format csv` on stdin
+  sed -n '2s/^[^"]*"\([^"]*\)".*/\1/p'
+}
 T() { # T CMD...: CMD under the time box of the current step (what is left of it)
   local r=$((STEP_END - $(date +%s)))
   [ "$r" -lt 1 ] && return 124
@@ -263,7 +266,7 @@ step_random() {
     for a in direct winograd im2col im2win; do
       for o in time traffic; do
         cfg=$(iob dataflow --layer "$spec" --algo "$a" --objective "$o" --top 1 --format csv 2>/dev/null |
-          sed -n '2s/^[^"]*"\([^"]*\)".*/\1/p')
+          first_config)
         [ -n "$cfg" ] && printf '%s\t%s\t%s\n' "$a" "$cfg" "$spec" >>"$dir/jobs"
       done
     done
@@ -326,7 +329,7 @@ step_l1probe() {
   while IFS=$'\t' read -r a cfg l; do
     [ -z "$a" ] && continue
     cfg=$(iob dataflow --layer "$l" --algo "$a" --config "$cfg" --format csv </dev/null | tee -a "$OUT/l1probe-pred.csv" |
-      sed -n '2s/^[^"]*"\([^"]*\)".*/\1/p')
+      first_config)
     echo "== $a $l: $cfg"
     T ncu --metrics "$list" -k "regex:direct_conv|im2col_band|im2win_window" --cache-control all \
       --clock-control none --csv --page raw "$BUILD/iobound" run --layer "$l" --algo "$a" \
