@@ -29,6 +29,11 @@
 #   tune12     iobound tune on bench/layers/im2win-12.csv (batch 128)          -> tune-im2win12.csv
 #   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
 #              simulated and measured per record (resumable)                    -> validate-h100.csv
+#   dramprobe  iobound measure of one direct config of vgg16.conv5_2 (and conv4_2) over batch
+#              sizes and tile_k: where DRAM reads leave the compulsory traffic    -> dramprobe.csv
+#   wgemm      bench_wino_gemm: cuBLAS's batched SGEMM at the shapes of a non-fused Winograd of
+#              the 3x3 layers, and our direct kernel on the same GEMMs (a grouped 1x1 layer)
+#                                                                              -> wino-gemm.csv
 # Environment: OUT (output folder), IOB_DEVICE_BUDGET (seconds for the whole script, default 570),
 # IOB_DEVICE_BUILD (build folder, default build-device), IOB_DEVICE_JOBS (ninja -j, default nproc).
 set -u
@@ -386,11 +391,67 @@ step_validate() {
   return "$rc"
 }
 
+# DRAM reads of one direct config as the batch grows (issue 7: vgg16.conv5_2 at batch 32 read 1.32x
+# its compulsory bytes with a 35 MB working set in a 50 MiB L2).
+DRAMPROBE_JOBS=(
+  "conv5_2 algo=direct,tile_k=256,tile_p=14,tile_q=8,tile_c=8,micro_k=8,micro_p=1,micro_q=8,stages=2,split_c=1 8 12 16 20 24 28 32 40 48"
+  "conv5_2 algo=direct,tile_k=128,tile_p=14,tile_q=8,tile_c=8,micro_k=8,micro_p=1,micro_q=8,stages=2,split_c=1 16 24 32"
+  "conv5_2 algo=direct,tile_k=64,tile_p=14,tile_q=8,tile_c=8,micro_k=8,micro_p=1,micro_q=8,stages=2,split_c=1 16 24 32"
+  "conv4_2 algo=direct,tile_k=256,tile_p=2,tile_q=28,tile_c=8,micro_k=8,micro_p=2,micro_q=4,stages=2,split_c=1 4 8 12 16 24 32"
+)
+step_dramprobe() {
+  CUR=dramprobe
+  local rc=0 j name cfg rest n hw tk hdr=1
+  : >"$OUT/dramprobe.csv"
+  for j in "${DRAMPROBE_JOBS[@]}"; do
+    read -r name cfg rest <<<"$j"
+    case $name in conv5_2) hw=14 ;; conv4_2) hw=28 ;; esac
+    tk=${cfg#*tile_k=}; tk=${tk%%,*}
+    for n in $rest; do
+      T "$BUILD/iobound" measure --layer "name=vgg16.$name.n$n.tk$tk,n=$n,c=512,h=$hw,k=512,r=3,pad=1" \
+        --algo direct --config "$cfg" --format csv </dev/null |
+        { if [ $hdr = 1 ]; then cat; else tail -n +2; fi; } >>"$OUT/dramprobe.csv" || rc=1
+      hdr=0
+    done
+  done
+  note "$(grep -c direct_conv "$OUT/dramprobe.csv") kernels measured (csv: dramprobe.csv)"
+  return "$rc"
+}
+
+step_wgemm() {
+  CUR=wgemm
+  local rc=0 l name c hw h w m spec
+  local layers=("res2.3x3 64 56" "res3.3x3 128 28" "res4.3x3 256 14" "res5.3x3 512 7"
+                "conv1_2 64 224" "conv2_2 128 112" "conv3_2 256 56" "conv4_2 512 28" "conv5_2 512 14")
+  local specs=()
+  for l in "${layers[@]}"; do
+    read -r name c hw <<<"$l"
+    specs+=("name=$name.n32,n=32,c=$c,h=$hw,k=$c,r=3,pad=1")
+  done
+  T "$BUILD/bench/bench_wino_gemm" "${specs[@]}" | tee "$OUT/wino-gemm.csv" || rc=1
+  # the same GEMMs on our direct kernel: alpha^2 = 36 groups of a 1x1 layer over the T tiles of
+  # F(4x4) laid out as H x W, with the two configs the tuner picked for the 1x1 layers at batch 32
+  : >"$OUT/wino-gemm-direct.csv"
+  local cfgs=("tile_k=64,tile_p=4,tile_q=56,tile_c=32,micro_k=8,micro_p=2,micro_q=4,stages=1,split_c=1"
+              "tile_k=64,tile_p=4,tile_q=8,tile_c=16,micro_k=8,micro_p=2,micro_q=4,stages=3,split_c=1")
+  for l in "res3.3x3 128 28 56" "conv3_2 256 112 56" "conv4_2 512 28 56" "conv5_2 512 16 32"; do
+    read -r name c h w <<<"$l"
+    for m in "${cfgs[@]}"; do
+      spec="name=$name.f4gemm,n=1,c=$((36 * c)),h=$h,w=$w,k=$((36 * c)),r=1,groups=36"
+      T "$BUILD/iobound" run --layer "$spec" --algo direct --config "$m" --no-baseline \
+        --check-samples 2000 --format csv </dev/null >>"$OUT/wino-gemm-direct.csv" || true
+    done
+  done
+  cat "$OUT/wino-gemm-direct.csv"
+  note "$(grep -c . "$OUT/wino-gemm.csv") lines (csv: wino-gemm.csv, wino-gemm-direct.csv)"
+  return "$rc"
+}
+
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate|dramprobe|wgemm) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate dramprobe wgemm)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"
