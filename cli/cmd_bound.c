@@ -161,6 +161,8 @@ int iob_cmd_bound(int argc, char **argv)
     iob_algo_set algos;
     for (int i = 0; i < IOB_ALGO_COUNT; i++)
         algos.on[i] = 1;
+    /* its bounds are Winograd's "stored" rows, already in the table; --algo asks for them */
+    algos.on[IOB_ALGO_WINOGRAD_NONFUSED] = 0;
     enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_DATAFLOW, OPT_NO_DATAFLOW };
     static const struct option longopts[] = {IOB_COMMON_LONG_OPTIONS,
                                              {"algo", required_argument, 0, OPT_ALGO},

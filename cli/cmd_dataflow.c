@@ -62,6 +62,17 @@ static cJSON *config_json(const iob_config *c)
 static cJSON *launch_json(const iob_launch *l)
 {
     cJSON *o = cJSON_CreateObject();
+    if (!iob_launch_is_kernel(l)) {
+        const iob_gemm_call *c = &l->gemm;
+        cJSON_AddStringToObject(o, "cublas", "cublasSgemmStridedBatched");
+        const struct { const char *k; int64_t v; } f[] = {
+            {"m", c->m}, {"n", c->n}, {"k", c->k}, {"lda", c->lda}, {"ldb", c->ldb},
+            {"ldc", c->ldc}, {"stride_a", c->stride_a}, {"stride_b", c->stride_b},
+            {"stride_c", c->stride_c}, {"batch", c->batch}};
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+            cJSON_AddNumberToObject(o, f[i].k, (double)f[i].v);
+        return o;
+    }
     cJSON_AddStringToObject(o, "file", l->file);
     cJSON_AddStringToObject(o, "entry", l->entry);
     cJSON *g = cJSON_AddArrayToObject(o, "grid"), *b = cJSON_AddArrayToObject(o, "block");

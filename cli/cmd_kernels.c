@@ -69,11 +69,11 @@ static int add(items *it, const iob_launch *l, const char *what)
 
 static int add_plan(items *it, const iob_plan *p, const char *what)
 {
-    for (int i = 0; i < p->nprep; i++)
-        if (add(it, &p->prep[i], what))
+    for (int i = 0; i < p->nprep; i++) /* cuBLAS launches have no source to compile */
+        if (iob_launch_is_kernel(&p->prep[i]) && add(it, &p->prep[i], what))
             return -1;
     for (int i = 0; i < p->nlaunch; i++)
-        if (add(it, &p->launch[i], what))
+        if (iob_launch_is_kernel(&p->launch[i]) && add(it, &p->launch[i], what))
             return -1;
     return 0;
 }

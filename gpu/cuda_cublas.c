@@ -1,5 +1,6 @@
-/* cuda_cublas.c - the im2col + cuBLAS SGEMM reference path (`iobound run --algo im2col-cublas`):
- * per chunk of images, the gather kernel (gpu/kernels/im2col_gather.cu) unfolds the input into a
+/* cuda_cublas.c - cuBLAS in the GPU module: the GEMM launches of plans (iob_cublas_gemm: the
+ * non-fused Winograd's alpha^2 GEMMs, gpu/host_wino_nonfused.c), and the im2col + cuBLAS SGEMM
+ * reference path (`iobound run --algo im2col-cublas`): per chunk of images, the gather kernel (gpu/kernels/im2col_gather.cu) unfolds the input into a
  * column buffer, then one cublasSgemmStridedBatched per group multiplies it with the filter
  * (shapes and their derivation: gpu/host_im2col_cublas.h). FP32 only: the handle is set to
  * CUBLAS_PEDANTIC_MATH, which forbids TF32 and any reduced-precision path.
@@ -101,7 +102,7 @@ static iob_status get_handle(cublasHandle_t *h, iob_error *err)
     pthread_mutex_lock(&handle_lock);
     if (!blas_open()) {
         pthread_mutex_unlock(&handle_lock);
-        return iob_error_set(err, IOB_EGPU, "im2col-cublas: %s", blas.why);
+        return iob_error_set(err, IOB_EGPU, "cuBLAS: %s", blas.why);
     }
     cublasStatus_t s = CUBLAS_STATUS_SUCCESS;
     if (!the_handle) {
@@ -116,6 +117,41 @@ static iob_status get_handle(cublasHandle_t *h, iob_error *err)
     pthread_mutex_unlock(&handle_lock);
     if (s != CUBLAS_STATUS_SUCCESS)
         return blas_fail(s, "cublasCreate", err);
+    return IOB_OK;
+}
+
+iob_status iob_cublas_ready(iob_error *err)
+{
+    cublasHandle_t h;
+    return get_handle(&h, err);
+}
+
+iob_status iob_cublas_gemm(const iob_gemm_call *g, void *const bufs[6], cudaStream_t s,
+                           iob_error *err)
+{
+    cublasHandle_t h;
+    iob_status st = get_handle(&h, err);
+    if (st)
+        return st;
+    const int64_t lim = 2147483647;
+    if (g->m > lim || g->n > lim || g->k > lim || g->lda > lim || g->ldb > lim || g->ldc > lim ||
+        g->batch > lim)
+        return iob_error_set(err, IOB_ERANGE, "cuBLAS GEMM dimensions exceed its int range");
+    const float one = 1.0f, zero = 0.0f;
+    pthread_mutex_lock(&handle_lock); /* the handle is shared: its stream is set per call */
+    cublasStatus_t bs = blas.set_stream(h, s);
+    if (bs == CUBLAS_STATUS_SUCCESS)
+        bs = blas.sgemm_strided_batched(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)g->m, (int)g->n,
+                                        (int)g->k, &one, (const float *)bufs[g->a], (int)g->lda,
+                                        g->stride_a, (const float *)bufs[g->b], (int)g->ldb,
+                                        g->stride_b, &zero, (float *)bufs[g->c], (int)g->ldc,
+                                        g->stride_c, (int)g->batch);
+    pthread_mutex_unlock(&handle_lock);
+    if (bs != CUBLAS_STATUS_SUCCESS)
+        return blas_fail(bs, "cublasSgemmStridedBatched", err);
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return iob_cuda_fail(e, "cublasSgemmStridedBatched", err);
     return IOB_OK;
 }
 

@@ -308,13 +308,22 @@ static void plan_bufs(iob_job *j, void *bufs[6])
         bufs[IOB_BUF_WORK0 + i] = p->work[i];
 }
 
+/* one launch: our kernel, or cuBLAS's GEMM */
+static iob_status plan_launch(const iob_launch *l, cudaKernel_t k, void *const bufs[6],
+                              cudaStream_t s, iob_error *err)
+{
+    if (!iob_launch_is_kernel(l))
+        return iob_cublas_gemm(&l->gemm, bufs, s, err);
+    return iob_jit_launch(l, k, bufs, s, err);
+}
+
 static iob_status plan_prep(iob_job *j, cudaStream_t s, iob_error *err)
 {
     plan_job *p = j->impl;
     void *bufs[6];
     plan_bufs(j, bufs);
     for (int i = 0; i < p->plan.nprep; i++) {
-        iob_status st = iob_jit_launch(&p->plan.prep[i], p->prep[i], bufs, s, err);
+        iob_status st = plan_launch(&p->plan.prep[i], p->prep[i], bufs, s, err);
         if (st)
             return st;
     }
@@ -326,7 +335,7 @@ static iob_status plan_step(iob_job *j, int i, cudaStream_t s, iob_error *err)
     plan_job *p = j->impl;
     void *bufs[6];
     plan_bufs(j, bufs);
-    return iob_jit_launch(&p->plan.launch[i], p->launch[i], bufs, s, err);
+    return plan_launch(&p->plan.launch[i], p->launch[i], bufs, s, err);
 }
 
 static void plan_release(iob_job *j)
@@ -372,20 +381,28 @@ iob_status iob_job_plan(iob_job *j, iob_session *s, const iob_plan *plan, iob_er
     j->nsteps = plan->nlaunch;
     j->tolerance = plan->tolerance > 0 ? plan->tolerance : 1e-4;
     snprintf(j->label, sizeof j->label, "%s", plan->launch[0].entry);
-    /* compile every kernel first (in parallel), so that a compile error costs no allocation */
+    /* compile every kernel first (in parallel), so that a compile error costs no allocation;
+     * a cuBLAS launch has nothing to compile, but cuBLAS must load */
     iob_launch all[2 * IOB_PLAN_LAUNCH_MAX];
-    int n = 0;
-    for (int i = 0; i < plan->nprep; i++)
-        all[n++] = plan->prep[i];
-    for (int i = 0; i < plan->nlaunch; i++)
-        all[n++] = plan->launch[i];
+    int n = 0, gemms = 0;
+    for (int i = 0; i < plan->nprep + plan->nlaunch; i++) {
+        const iob_launch *l = i < plan->nprep ? &plan->prep[i] : &plan->launch[i - plan->nprep];
+        if (iob_launch_is_kernel(l))
+            all[n++] = *l;
+        else
+            gemms++;
+    }
     iob_compile_info info[2 * IOB_PLAN_LAUNCH_MAX];
     iob_status sts[2 * IOB_PLAN_LAUNCH_MAX];
-    iob_status st = iob_gpu_compile_many(all, n, 0, info, sts, NULL, err);
+    iob_status st = gemms ? iob_cublas_ready(err) : IOB_OK;
+    if (!st)
+        st = iob_gpu_compile_many(all, n, 0, info, sts, NULL, err);
     for (int i = 0; !st && i < plan->nprep; i++)
-        st = load_launch(j, &plan->prep[i], &p->prep[i], err);
+        if (iob_launch_is_kernel(&plan->prep[i]))
+            st = load_launch(j, &plan->prep[i], &p->prep[i], err);
     for (int i = 0; !st && i < plan->nlaunch; i++)
-        st = load_launch(j, &plan->launch[i], &p->launch[i], err);
+        if (iob_launch_is_kernel(&plan->launch[i]))
+            st = load_launch(j, &plan->launch[i], &p->launch[i], err);
     /* the compilation above is what costs: report its time and cache use */
     j->compile_ms = 0;
     j->cache_hits = j->cache_misses = 0;

@@ -128,6 +128,11 @@ struct iob_job {
 /* Job constructors. Each allocates what it needs (checked against free memory). */
 iob_status iob_job_plan(iob_job *j, iob_session *s, const iob_plan *plan, iob_error *err);
 iob_status iob_job_cublas(iob_job *j, iob_session *s, iob_error *err);
+/* cuBLAS loaded and its handle made (IOB_EGPU with the reason otherwise). */
+iob_status iob_cublas_ready(iob_error *err);
+/* A plan's cuBLAS launch (plan.h, iob_gemm_call) on stream s over the plan's buffers. */
+iob_status iob_cublas_gemm(const iob_gemm_call *g, void *const bufs[6], cudaStream_t s,
+                           iob_error *err);
 /* algo "" = the fastest FMA-math algorithm found with cudnnFindConvolutionForwardAlgorithmEx */
 iob_status iob_job_cudnn(iob_job *j, iob_session *s, const char *algo, int tf32, iob_error *err);
 /* The job of any target. */

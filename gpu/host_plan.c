@@ -11,6 +11,7 @@ extern const iob_plan_builder iob_direct_plan_builder; /* gpu/host_direct.c */
 extern const iob_plan_builder iob_plan_winograd; /* gpu/host_winograd.c */
 extern const iob_plan_builder iob_plan_im2col; /* gpu/host_im2col.c */
 extern const iob_plan_builder iob_plan_im2win; /* gpu/host_im2win.c */
+extern const iob_plan_builder iob_plan_wino_nonfused; /* gpu/host_wino_nonfused.c */
 
 /* The algorithms that have kernels; each entry lives in gpu/host_<algo>.c. */
 static const iob_plan_builder *const builders[] = {
@@ -18,6 +19,7 @@ static const iob_plan_builder *const builders[] = {
     &iob_plan_winograd,
     &iob_plan_im2col,
     &iob_plan_im2win,
+    &iob_plan_wino_nonfused,
     NULL,
 };
 

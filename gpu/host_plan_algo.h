@@ -11,4 +11,9 @@ typedef struct iob_plan_builder {
                         const iob_resources *res, iob_plan *plan, iob_error *err);
 } iob_plan_builder;
 
+/* Appends the Winograd F(m x m, 3 x 3) transform macros every Winograd kernel file needs
+ * (gpu/kernels/wino_transform.cuh): the matrices WBT<i>, WAT<i>, WG<i> and the paired term
+ * rule's codes (gpu/host_winograd.c). */
+iob_status iob_wino_transform_defines(iob_launch *l, int m, iob_error *err);
+
 #endif

@@ -161,12 +161,25 @@ static iob_status define_rule(iob_launch *l, const char *prefix,
     return st;
 }
 
+iob_status iob_wino_transform_defines(iob_launch *l, int m, iob_error *err)
+{
+    iob_winograd w;
+    iob_status st = iob_winograd_make(m, 3, &w, err);
+    int alpha = m + 2;
+    if (st || (st = define_matrix(l, "WBT", w.BT, alpha, alpha, "%.9g", err)) ||
+        (st = define_matrix(l, "WAT", w.AT, m, alpha, "%.9g", err)) ||
+        (st = define_matrix(l, "WG", w.G, alpha, 3, "%.17g", err)) ||
+        (st = define_rule(l, "WBT", w.BT, alpha, alpha, err)) ||
+        (st = define_rule(l, "WAT", w.AT, m, alpha, err)))
+        return st;
+    return IOB_OK;
+}
+
 static iob_status common_defines(const iob_layer *L, const iob_config *c, const iob_wino_geom *g,
                                  const iob_resources *res, iob_launch *l, iob_error *err)
 {
-    iob_winograd w;
-    iob_status st = iob_winograd_make(g->m, 3, &w, err);
-    if (st || (st = iob_plan_defines(L, c, l->defines, sizeof l->defines, err)))
+    iob_status st = iob_plan_defines(L, c, l->defines, sizeof l->defines, err);
+    if (st)
         return st;
     const struct { const char *name; long long v; } geo[] = {
         {"WINO_KS", g->ks}, {"WINO_KR", g->kr}, {"WINO_BR", g->br}, {"WINO_YS", g->ys},
@@ -176,13 +189,7 @@ static iob_status common_defines(const iob_layer *L, const iob_config *c, const 
     for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++)
         if ((st = iob_launch_define(l, geo[i].name, geo[i].v, err)))
             return st;
-    if ((st = define_matrix(l, "WBT", w.BT, g->alpha, g->alpha, "%.9g", err)) ||
-        (st = define_matrix(l, "WAT", w.AT, g->m, g->alpha, "%.9g", err)) ||
-        (st = define_matrix(l, "WG", w.G, g->alpha, 3, "%.17g", err)) ||
-        (st = define_rule(l, "WBT", w.BT, g->alpha, g->alpha, err)) ||
-        (st = define_rule(l, "WAT", w.AT, g->m, g->alpha, err)))
-        return st;
-    return IOB_OK;
+    return iob_wino_transform_defines(l, g->m, err);
 }
 
 static iob_status launch_init(iob_launch *l, const char *entry, const char *defines,

@@ -7,8 +7,8 @@
 
 #include "model/bound_common.h"
 
-static const char *const algo_names[IOB_ALGO_COUNT] = {"direct", "winograd", "im2col", "im2win",
-                                                        "gemm"};
+static const char *const algo_names[IOB_ALGO_COUNT] = {
+    "direct", "winograd", "im2col", "im2win", "gemm", "winograd-nonfused"};
 
 const char *iob_algo_name(iob_algo algo)
 {
@@ -23,7 +23,8 @@ iob_status iob_algo_parse(const char *name, iob_algo *algo, iob_error *err)
             return IOB_OK;
         }
     return iob_error_set(err, IOB_EINVAL,
-                         "unknown algorithm '%s' (known: direct, winograd, im2col, im2win, gemm)",
+                         "unknown algorithm '%s' (known: direct, winograd, im2col, im2win, gemm, "
+                         "winograd-nonfused)",
                          name);
 }
 
@@ -169,6 +170,15 @@ iob_status iob_bound_layer(const iob_layer *L, iob_algo algo, const iob_bound_op
             }
         return IOB_OK;
     }
+    case IOB_ALGO_WINOGRAD_NONFUSED: /* the kernels' run: stored, U made beforehand; m = 2, 4 */
+        for (int m = 2; m <= 4 && *count < max_out; m += 2) {
+            if ((st = iob_bound_winograd(L, m, 2, opts, &out[*count], err)))
+                return st;
+            out[(*count)++].algo = IOB_ALGO_WINOGRAD_NONFUSED;
+            if (!out[*count - 1].applicable)
+                return IOB_OK;
+        }
+        return IOB_OK;
     default:
         return iob_error_set(err, IOB_EINVAL, "unknown algorithm %d", (int)algo);
     }

@@ -13,6 +13,7 @@ extern const iob_dataflow_ops iob_direct_dataflow; /* model/direct.c */
 extern const iob_dataflow_ops iob_dataflow_winograd; /* model/winograd.c */
 extern const iob_dataflow_ops iob_dataflow_im2col; /* model/im2col.c */
 extern const iob_dataflow_ops iob_dataflow_im2win; /* model/im2win.c */
+extern const iob_dataflow_ops iob_dataflow_wino_nonfused; /* model/wino_nonfused.c */
 
 /* The registered dataflows; an algorithm appears here once its model, trace and kernel exist. */
 static const iob_dataflow_ops *const registry[] = {
@@ -20,6 +21,7 @@ static const iob_dataflow_ops *const registry[] = {
     &iob_dataflow_winograd,
     &iob_dataflow_im2col,
     &iob_dataflow_im2win,
+    &iob_dataflow_wino_nonfused,
     NULL,
 };
 

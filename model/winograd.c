@@ -226,9 +226,14 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     iob_status st = iob_bound_opts_check(opts, err);
     if (st)
         return st;
+    /* fused = 2: stored, with U made once per layer beforehand (a prep the run does not
+     * include: the non-fused kernels' plan) */
+    int prepared = fused == 2;
+    if (prepared)
+        fused = 0;
     char variant[48];
     snprintf(variant, sizeof variant, "F(%dx%d,%lldx%lld) %s", m, m, (long long)L->r,
-             (long long)L->s, fused ? "fused" : "stored");
+             (long long)L->s, fused ? "fused" : prepared ? "stored, U prepared" : "stored");
     iob_bound_start(out, IOB_ALGO_WINOGRAD, variant, opts);
     /* a variant that does not apply is reported once, as "winograd", with the reason */
     int applies = L->r == L->s && (L->r == 3 || L->r == 5) && L->stride_h == 1 &&
@@ -283,7 +288,7 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     double f_out = 2.0 * iob_winograd_nnz(w.AT, m, alpha) * (alpha + m) * N * K * tiles;
     double f_filter = 2.0 * iob_winograd_nnz(w.G, alpha, (int)L->r) * ((double)L->r + alpha) *
                       K * Cg;
-    out->flops = 2 * ops_all + f_in + f_out + (fused ? 0 : f_filter);
+    out->flops = 2 * ops_all + f_in + f_out + (fused || prepared ? 0 : f_filter);
 
     if (fused) {
         /* what the operations need: the U of frequencies some tile uses, and the inputs in the
@@ -313,7 +318,7 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     if ((st = iob_bound_gemm((uint64_t)Kg, (uint64_t)(N * tiles), (uint64_t)Cg,
                              (uint64_t)(a2 * G), opts, &gemm, err)))
         return st;
-    double t_filter = W + U, t_in = d_in + V_all, t_out = M_live + Y;
+    double t_filter = prepared ? 0 : W + U, t_in = d_in + V_all, t_out = M_live + Y;
     double transforms = t_filter + t_in + t_out;
     out->ops = gemm.ops;
     out->rho = 1;
@@ -325,7 +330,8 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     out->bound_gpu = transforms + gemm.bound_gpu;
     out->segment_loads = gemm.segment_loads;
     out->workspace = U + V_all + M_all;
-    iob_bound_add_term(out, "filter transform", 0, t_filter, t_filter);
+    if (!prepared)
+        iob_bound_add_term(out, "filter transform", 0, t_filter, t_filter);
     iob_bound_add_term(out, "input transform", 0, t_in, t_in);
     iob_bound_add_term(out, "EWMM", gemm.ops, gemm.compulsory, gemm.bound_gpu);
     iob_bound_add_term(out, "output transform", 0, t_out, t_out);

@@ -29,6 +29,8 @@
 #   tune12     iobound tune on bench/layers/im2win-12.csv (batch 128)          -> tune-im2win12.csv
 #   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
 #              simulated and measured per record (resumable)                    -> validate-h100.csv
+#   wnf        iobound run --algo winograd-nonfused, F(2x2) and F(4x4), on bench/layers/gpu-layers.csv
+#              (the 3x3 layers; the others say why not), beside cuDNN             -> run-wnf.csv
 #   dramprobe  iobound measure of one direct config of vgg16.conv5_2 (and conv4_2) over batch
 #              sizes and tile_k: where DRAM reads leave the compulsory traffic    -> dramprobe.csv
 #   wgemm      bench_wino_gemm: cuBLAS's batched SGEMM at the shapes of a non-fused Winograd of
@@ -418,6 +420,22 @@ step_dramprobe() {
   return "$rc"
 }
 
+step_wnf() {
+  CUR=wnf
+  local rc=0 wm first=1
+  : >"$OUT/run-wnf.csv"
+  for wm in 4 2; do
+    T "$BUILD/iobound" run --layers "$SRC/bench/layers/gpu-layers.csv" --algo winograd-nonfused \
+      --config "wino_m=$wm" --format csv -o "$LOGS/run-wnf$wm.csv"
+    if [ -s "$LOGS/run-wnf$wm.csv" ]; then
+      if [ $first -eq 1 ]; then cat "$LOGS/run-wnf$wm.csv"; first=0; else tail -n +2 "$LOGS/run-wnf$wm.csv"; fi
+    else rc=1; fi >>"$OUT/run-wnf.csv"
+  done
+  cat "$OUT/run-wnf.csv"
+  note "$(count ',ok,' "$OUT/run-wnf.csv") runs ok (csv: run-wnf.csv)"
+  return "$rc"
+}
+
 step_wgemm() {
   CUR=wgemm
   local rc=0 l name c hw h w m spec
@@ -450,8 +468,8 @@ step_wgemm() {
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate|dramprobe|wgemm) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate dramprobe wgemm)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate|wnf|dramprobe|wgemm) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate wnf dramprobe wgemm)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"

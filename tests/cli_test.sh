@@ -102,6 +102,10 @@ check dataflow-im2col 0 "$bin" dataflow --layer $L --algo im2col --top 2 --forma
   contains dataflow-im2col "$tmp/out" ',im2col,1,"algo=im2col,tile_k='
 check dataflow-im2win 0 "$bin" dataflow --layer $L --algo im2win --config best --format csv &&
   contains dataflow-im2win "$tmp/out" ',im2win,1,"algo=im2win,tile_k=' 
+check dataflow-wnf 0 "$bin" dataflow --layer $L --algo winograd-nonfused --format csv &&
+  contains dataflow-wnf "$tmp/out" ',winograd-nonfused,1,"algo=winograd-nonfused,wino_m='
+expect_err dataflow-wnf-strided "stride 1 and no dilation" "$bin" dataflow --layer c=8,h=9,k=8,r=3,stride=2,pad=1 --algo winograd-nonfused --config wino_m=2
+expect_err dataflow-wnf-tiles "takes only wino_m" "$bin" dataflow --layer $L --algo winograd-nonfused --config wino_m=4,tile_k=8
 expect_err dataflow-infeasible "not a multiple of micro_k=3" "$bin" dataflow --layer $L --algo direct --config tile_k=8,tile_p=4,tile_q=4,tile_c=4,micro_k=3,micro_p=1,micro_q=1
 expect_err dataflow-bad-key "unknown config key 'tile_z'" "$bin" dataflow --layer $L --algo direct --config tile_z=4
 expect_err dataflow-bad-json "not valid JSON" "$bin" dataflow --layer $L --algo direct --config '{"tile_k": 8,'
@@ -161,6 +165,11 @@ gpu_or_one_line() { # NAME CMD...
 }
 gpu_or_one_line run-naive "$bin" run --layer "$L" --algo naive --reps 2 --no-baseline
 gpu_or_one_line run-json "$bin" run --layer "$L" --algo naive --reps 2 --no-baseline --format json
+# the non-fused Winograd: our transforms around cuBLAS's GEMMs, output checked (F(2x2), F(4x4))
+for wm in 2 4; do
+  gpu_or_one_line run-wnf$wm "$bin" run --layer n=2,c=19,h=13,w=11,k=7,r=3,pad=1 \
+    --algo winograd-nonfused --config wino_m=$wm --reps 2 --no-baseline
+done
 # --config tuned without a database entry (or without a GPU): one line, exit 1
 IOB_CACHE_DIR="$tmp/nocache" "$bin" run --layer "$L" --config tuned >"$tmp/out" 2>"$tmp/err"
 [ $? = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qE "CUDA|GPU|iobound tune" "$tmp/err" ||

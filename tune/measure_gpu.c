@@ -128,9 +128,11 @@ void iob_tune_precompile(void *ctx, const iob_layer *L, const iob_machine *m,
         if (iob_plan_build(L, &cfgs[i], m, &plan, NULL))
             continue;
         for (int j = 0; j < plan.nprep; j++)
-            ls[nl++] = plan.prep[j];
+            if (iob_launch_is_kernel(&plan.prep[j]))
+                ls[nl++] = plan.prep[j];
         for (int j = 0; j < plan.nlaunch; j++)
-            ls[nl++] = plan.launch[j];
+            if (iob_launch_is_kernel(&plan.launch[j]))
+                ls[nl++] = plan.launch[j];
     }
     int arch = m && m->cc_major > 0 ? 10 * m->cc_major + m->cc_minor : 0;
     iob_error err;

@@ -55,15 +55,17 @@ iob_status iob_tune_config_bound(const iob_layer *L, const iob_config *cfg, cons
     if (st)
         return st;
     char want[48] = "";
-    if (cfg->algo == IOB_ALGO_WINOGRAD)
-        snprintf(want, sizeof want, "F(%dx%d,%lldx%lld) fused", cfg->wino_m, cfg->wino_m,
-                 (long long)L->r, (long long)L->s);
+    int by_m = cfg->algo == IOB_ALGO_WINOGRAD || cfg->algo == IOB_ALGO_WINOGRAD_NONFUSED;
+    if (by_m) /* the variant of the config's m: fused, or stored for the non-fused kernels */
+        snprintf(want, sizeof want, "F(%dx%d,%lldx%lld) %s", cfg->wino_m, cfg->wino_m,
+                 (long long)L->r, (long long)L->s,
+                 cfg->algo == IOB_ALGO_WINOGRAD ? "fused" : "stored, U prepared");
     double least = INFINITY;
     for (int i = 0; i < nb; i++) {
         if (!b[i].applicable)
             continue;
         double v = iob_bound_bytes(&b[i], b[i].bound_gpu);
-        if (cfg->algo == IOB_ALGO_WINOGRAD && !strcmp(b[i].variant, want)) {
+        if (by_m && !strcmp(b[i].variant, want)) {
             *bytes = v;
             return IOB_OK;
         }

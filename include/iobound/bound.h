@@ -23,10 +23,11 @@ typedef enum iob_algo {
     IOB_ALGO_IM2COL,
     IOB_ALGO_IM2WIN,
     IOB_ALGO_GEMM,
+    IOB_ALGO_WINOGRAD_NONFUSED, /* V, U and M stored; alpha^2 GEMMs by cuBLAS (docs/model.md) */
     IOB_ALGO_COUNT
 } iob_algo;
 
-/* "direct", "winograd", "im2col", "im2win", "gemm". */
+/* "direct", "winograd", "im2col", "im2win", "gemm", "winograd-nonfused". */
 const char *iob_algo_name(iob_algo algo);
 /* Parses one of the names above; IOB_EINVAL otherwise (message lists them). */
 iob_status iob_algo_parse(const char *name, iob_algo *algo, iob_error *err);
@@ -94,7 +95,9 @@ iob_status iob_bound_layer(const iob_layer *layer, iob_algo algo, const iob_boun
 iob_status iob_bound_direct(const iob_layer *layer, const iob_bound_opts *opts, iob_bound *out,
                             iob_error *err);
 /* m in {2, 4, 6}; fused = 1: input and output transforms inside the kernel, the transformed
- * filter U read from memory; fused = 0: V, U and M stored in memory between sub-computations. */
+ * filter U read from memory; fused = 0: V, U and M stored in memory between sub-computations;
+ * fused = 2: stored, with U made beforehand (once per layer, not counted: variant "stored, U
+ * prepared", the bound of the non-fused kernels' run). */
 iob_status iob_bound_winograd(const iob_layer *layer, int m, int fused,
                               const iob_bound_opts *opts, iob_bound *out, iob_error *err);
 iob_status iob_bound_im2col(const iob_layer *layer, const iob_bound_opts *opts, iob_bound *out,

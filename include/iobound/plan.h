@@ -46,7 +46,23 @@ typedef struct iob_kernel_arg {
     float f32;     /* IOB_ARG_F32 */
 } iob_kernel_arg;
 
+/* A batched FP32 GEMM run by cuBLAS (cublasSgemmStridedBatched, CUBLAS_PEDANTIC_MATH: no TF32),
+ * column-major as cuBLAS counts: C_i (m x n) = A_i (m x k) * B_i (k x n) for i < batch, with
+ * A_i = buf a + i * stride_a (+ offset_a) and so on; no transposes, alpha = 1, beta = 0. */
+typedef struct iob_gemm_call {
+    int64_t m, n, k, lda, ldb, ldc;
+    int64_t stride_a, stride_b, stride_c, batch;
+    iob_buf a, b, c;
+} iob_gemm_call;
+
+typedef enum iob_launch_kind {
+    IOB_LAUNCH_KERNEL = 0, /* one of our kernels, compiled through NVRTC */
+    IOB_LAUNCH_SGEMM       /* a cuBLAS batched SGEMM (gemm below; file, entry are labels) */
+} iob_launch_kind;
+
 typedef struct iob_launch {
+    iob_launch_kind kind;
+    iob_gemm_call gemm;   /* IOB_LAUNCH_SGEMM */
     char file[32];        /* kernel source in gpu/kernels/, e.g. "direct.cu" */
     char entry[64];       /* extern "C" __global__ function name */
     char defines[4096];   /* "-DNAME=VALUE ..." (layer, config and launch macros) */
@@ -65,6 +81,9 @@ typedef struct iob_plan {
     /* a reference for the output check that is not the plain convolution (0 = convolution) */
     double tolerance;     /* max relative error the output may have against the FP64 reference */
 } iob_plan;
+
+/* 1 when the launch is one of our kernels (has a source to compile). */
+static inline int iob_launch_is_kernel(const iob_launch *l) { return l->kind == IOB_LAUNCH_KERNEL; }
 
 /* Builds the plan of a feasible config (gpu/host_plan.c dispatches to gpu/host_<algo>.c).
  * Fails like iob_dataflow_check, or IOB_ENOTSUP for an algorithm without a kernel. */

@@ -1,0 +1,138 @@
+/* wino_nonfused.cu - the transforms of the non-fused Winograd convolution F(m x m, 3 x 3), m = 2
+ * or 4 (docs/model.md, "Winograd, non-fused"): the three tensors of the algorithm live in global
+ * memory and the element-wise products become alpha^2 independent GEMMs, one cuBLAS batched
+ * SGEMM between the two transforms (gpu/host_wino_nonfused.c builds the plan):
+ *
+ *     U[xi][k][c] = (G g_kc G^T)[xi]         prep, once per layer
+ *     V[xi][c][t] = (B^T d_ct B)[xi]         input transform
+ *     M[xi][k][t] = sum_c U[xi][k][c] V[xi][c][t]   cuBLAS, alpha^2 GEMMs of K x C by C x T
+ *     y[n][k][tile t] = A^T M[.][k][t] A     output transform
+ *
+ * t runs over the N * NF_TP * NF_TQ tiles (image, tile row, tile column; the column fastest), so
+ * the threads of a warp hold neighbouring tiles of one row: their V and M accesses are
+ * contiguous, their input patches overlap by alpha - m columns.
+ *
+ * Kernels (extern "C"), one thread each, 256 per block:
+ *   wnf_filter   per (k, c): U in FP64 like the fused kernel's prep, rounded to FP32
+ *   wnf_input    per (c, t): the alpha x alpha patch (zeros outside the image), V = B^T d B
+ *   wnf_output   per (k, t): Y = A^T M A, the m x m outputs inside the image stored
+ * Transforms use the paired term rule of wino_transform.cuh (the fused kernel's, same bits).
+ * Macros: LAYER_*, WINO_M and the matrix and rule macros (iob_wino_transform_defines).
+ */
+#include "wino_transform.cuh"
+
+#define NF_TP ((LAYER_P + WINO_M - 1) / WINO_M)
+#define NF_TQ ((LAYER_Q + WINO_M - 1) / WINO_M)
+#define NF_T ((long long)LAYER_N * NF_TP * NF_TQ)
+#define NF_THREADS 256
+
+IOB_STATIC_ASSERT(LAYER_R == 3 && LAYER_S == 3 && LAYER_STRIDE_H == 1 && LAYER_STRIDE_W == 1 &&
+                      LAYER_DIL_H == 1 && LAYER_DIL_W == 1 && LAYER_GROUPS == 1,
+                  "non-fused Winograd: 3x3, stride 1, no dilation, one group");
+IOB_STATIC_ASSERT(WINO_M == 2 || WINO_M == 4, "WINO_M must be 2 or 4");
+
+/* the thread's index over a launch of `total` items; -1 past the end */
+IOB_DEV long long nf_item(long long total)
+{
+    const long long e = (long long)blockIdx.x * NF_THREADS + threadIdx.x;
+    return e < total ? e : -1;
+}
+
+IOB_KERNEL void __launch_bounds__(NF_THREADS)
+    wnf_filter(const float *IOB_RESTRICT w, float *IOB_RESTRICT U)
+{
+    const double gm[ALPHA * 3] = WINO_G_LIST;
+    const long long e = nf_item((long long)LAYER_K * LAYER_C);
+    if (e < 0)
+        return;
+    double f[9];
+    for (int i = 0; i < 9; i++)
+        f[i] = (double)LDG(w + e * 9 + i); /* w[k][c][3][3]: e = k * C + c */
+    double t[ALPHA * 3]; /* G g, each sum in FP64 left to right without contraction */
+#pragma unroll
+    for (int a = 0; a < ALPHA; a++)
+#pragma unroll
+        for (int s = 0; s < 3; s++)
+            t[a * 3 + s] = DADD(DADD(DMUL(gm[a * 3], f[s]), DMUL(gm[a * 3 + 1], f[3 + s])),
+                                DMUL(gm[a * 3 + 2], f[6 + s]));
+#pragma unroll
+    for (int a = 0; a < ALPHA; a++)
+#pragma unroll
+        for (int b = 0; b < ALPHA; b++)
+            STG(U + (long long)(a * ALPHA + b) * LAYER_K * LAYER_C + e,
+                (float)DADD(DADD(DMUL(t[a * 3], gm[b * 3]), DMUL(t[a * 3 + 1], gm[b * 3 + 1])),
+                            DMUL(t[a * 3 + 2], gm[b * 3 + 2])));
+}
+
+IOB_KERNEL void __launch_bounds__(NF_THREADS)
+    wnf_input(const float *IOB_RESTRICT in, float *IOB_RESTRICT V)
+{
+    const long long e = nf_item((long long)LAYER_C * NF_T);
+    if (e < 0)
+        return;
+    const long long t = e % NF_T, c = e / NF_T;
+    const long long n = t / (NF_TP * NF_TQ);
+    const int tq = (int)(t % NF_TQ), tp = (int)(t / NF_TQ % NF_TP);
+    const int h0 = tp * WINO_M - LAYER_PAD_TOP, w0 = tq * WINO_M - LAYER_PAD_LEFT;
+    const float *x = in + (n * LAYER_C + c) * LAYER_H * LAYER_W;
+    float d[A2];
+#pragma unroll
+    for (int i = 0; i < ALPHA; i++)
+#pragma unroll
+        for (int j = 0; j < ALPHA; j++) {
+            const int h = h0 + i, w = w0 + j;
+            d[i * ALPHA + j] =
+                h >= 0 && h < LAYER_H && w >= 0 && w < LAYER_W ? LDG(x + h * LAYER_W + w) : 0.0f;
+        }
+    /* tmp = B^T d column by column, then each row of tmp times B */
+    float tmp[A2];
+#pragma unroll
+    for (int j = 0; j < ALPHA; j++) {
+        float col[ALPHA];
+#pragma unroll
+        for (int i = 0; i < ALPHA; i++)
+            col[i] = d[i * ALPHA + j];
+        wino_apply_bt(col, tmp + j, ALPHA);
+    }
+#pragma unroll
+    for (int a = 0; a < ALPHA; a++) {
+        float v[ALPHA];
+        wino_apply_bt(tmp + a * ALPHA, v, 1);
+#pragma unroll
+        for (int b = 0; b < ALPHA; b++)
+            STG(V + ((long long)(a * ALPHA + b) * LAYER_C + c) * NF_T + t, v[b]);
+    }
+}
+
+IOB_KERNEL void __launch_bounds__(NF_THREADS)
+    wnf_output(const float *IOB_RESTRICT M, float *IOB_RESTRICT y)
+{
+    const long long e = nf_item((long long)LAYER_K * NF_T);
+    if (e < 0)
+        return;
+    const long long t = e % NF_T, k = e / NF_T;
+    const long long n = t / (NF_TP * NF_TQ);
+    const int tq = (int)(t % NF_TQ), tp = (int)(t / NF_TQ % NF_TP);
+    float tmp[WINO_M * ALPHA];
+#pragma unroll
+    for (int j = 0; j < ALPHA; j++) {
+        float col[ALPHA];
+#pragma unroll
+        for (int i = 0; i < ALPHA; i++)
+            col[i] = LDG(M + ((long long)(i * ALPHA + j) * LAYER_K + k) * NF_T + t);
+        wino_apply_at(col, tmp + j, ALPHA);
+    }
+    float *out = y + (n * LAYER_K + k) * LAYER_P * LAYER_Q;
+#pragma unroll
+    for (int a = 0; a < WINO_M; a++) {
+        float v[ALPHA];
+        wino_apply_at(tmp + a * ALPHA, v, 1);
+        const int p = tp * WINO_M + a;
+#pragma unroll
+        for (int b = 0; b < WINO_M; b++) {
+            const int q = tq * WINO_M + b;
+            if (p < LAYER_P && q < LAYER_Q)
+                STG(out + p * LAYER_Q + q, v[b]);
+        }
+    }
+}
