@@ -359,13 +359,14 @@ iob_status iob_gpu_cudnn(const iob_layer *layer, const iob_run_opts *opts, iob_c
         iob_run_opts_default(&o);
     o.with_cudnn = 0; /* these are cuDNN's own outputs */
     opts = &o;
-    iob_session s;
-    iob_status st = iob_session_open(&s, layer, opts, err);
+    iob_session own, *sp;
+    iob_status st = iob_session_acquire(layer, opts, &own, &sp, err);
     if (st)
         return st;
+    iob_session *const s = sp;
     cudnnHandle_t h;
     if ((st = get_handle(&h, err))) {
-        iob_session_close(&s);
+        iob_session_release(s, st);
         return st;
     }
     for (int tf32 = 0; tf32 < 2 && !st; tf32++) {
@@ -373,7 +374,7 @@ iob_status iob_gpu_cudnn(const iob_layer *layer, const iob_run_opts *opts, iob_c
         dnn_found f;
         if ((st = desc_make(layer, tf32, &d, err)))
             break;
-        st = find_algos(&s, h, &d, &f, err);
+        st = find_algos(s, h, &d, &f, err);
         desc_free(&d);
         for (int i = 0; !st && i < f.n; i++) {
             /* with default math an algorithm may appear once per math type it supports */
@@ -396,7 +397,7 @@ iob_status iob_gpu_cudnn(const iob_layer *layer, const iob_run_opts *opts, iob_c
             iob_job j;
             iob_error e;
             iob_run_result rr;
-            r->status = dnn_job_make(&j, &s, (int)f.perf[i].algo, tf32, f.perf[i].mathType, &e);
+            r->status = dnn_job_make(&j, s, (int)f.perf[i].algo, tf32, f.perf[i].mathType, &e);
             if (!r->status) {
                 r->workspace_bytes = j.device_bytes;
                 r->status = iob_job_time(&j, opts, &rr, &e);
@@ -416,6 +417,6 @@ iob_status iob_gpu_cudnn(const iob_layer *layer, const iob_run_opts *opts, iob_c
             }
         }
     }
-    iob_session_close(&s);
+    iob_session_release(s, st);
     return st;
 }

@@ -12,6 +12,7 @@
  *   large layers) and scanned in full for unwritten or non-finite elements.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,80 @@ iob_status iob_session_check(iob_session *s, const char *what, double tolerance,
     iob_ref empty = {0};
     iob_ref_check(s->have_ref ? &s->ref : &empty, s->hy, s->y_elems, chk);
     return iob_ref_verdict(s->L, chk, tolerance, what, err);
+}
+
+/* ---- the session of the last layer, kept for the next run of it ----------------------------
+ * A tuner measures K configs of one layer and then cuDNN's algorithms on it: drawing the inputs,
+ * computing the reference and filling the device for every run cost about half a second each on
+ * a 100 M-element layer. The last session stays open for the next run of the same layer with the
+ * same inputs and checks (key: the layer's spec, seed, check options). One at a time: a run of
+ * another layer closes it first; a run that fails in any way closes it (a faulting or wrong
+ * kernel may have written where it must not); a thread that finds it in use opens its own. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int open;
+    char key[1100];
+    iob_layer L;
+    iob_session s;
+} cache;
+
+static void session_key(const iob_layer *L, const iob_run_opts *o, char *key, size_t size)
+{
+    int n = iob_layer_format(L, key, size);
+    if (n >= 0 && (size_t)n < size)
+        snprintf(key + n, size - (size_t)n, "|seed=%llu,check=%d/%d,cudnn=%d",
+                 (unsigned long long)o->seed, o->check, o->check_samples, o->with_cudnn);
+}
+
+iob_status iob_session_acquire(const iob_layer *L, const iob_run_opts *o, iob_session *own,
+                               iob_session **s, iob_error *err)
+{
+    if (pthread_mutex_trylock(&cache_lock)) {
+        *s = own;
+        return iob_session_open(own, L, o, err);
+    }
+    char key[sizeof cache.key];
+    session_key(L, o, key, sizeof key);
+    if (cache.open && !strcmp(cache.key, key)) {
+        cache.s.L = L;
+        *s = &cache.s;
+        return IOB_OK;
+    }
+    if (cache.open)
+        iob_session_close(&cache.s);
+    cache.open = 0;
+    iob_status st = iob_session_open(&cache.s, L, o, err);
+    if (st) {
+        pthread_mutex_unlock(&cache_lock);
+        return st;
+    }
+    cache.open = 1;
+    snprintf(cache.key, sizeof cache.key, "%s", key);
+    *s = &cache.s;
+    return IOB_OK;
+}
+
+void iob_session_release(iob_session *s, iob_status result)
+{
+    if (s != &cache.s) {
+        iob_session_close(s);
+        return;
+    }
+    if (result) {
+        iob_session_close(&cache.s);
+        cache.open = 0;
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void iob_session_cache_drop(void)
+{
+    if (pthread_mutex_trylock(&cache_lock))
+        return; /* in use: its owner releases it */
+    if (cache.open)
+        iob_session_close(&cache.s);
+    cache.open = 0;
+    pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
@@ -485,16 +560,16 @@ iob_status iob_gpu_run_target(const iob_layer *layer, const iob_gpu_target *targ
     }
     memset(result, 0, sizeof *result);
     result->max_rel_err_cudnn = -1;
-    iob_session s;
-    iob_status st = iob_session_open(&s, layer, opts, err);
+    iob_session own, *s;
+    iob_status st = iob_session_acquire(layer, opts, &own, &s, err);
     if (st)
         return st;
     iob_job j;
-    if (!(st = iob_job_for_target(&j, &s, target, err))) {
+    if (!(st = iob_job_for_target(&j, s, target, err))) {
         st = iob_job_time(&j, opts, result, err);
         iob_job_release(&j);
     }
-    iob_session_close(&s);
+    iob_session_release(s, st);
     return st;
 }
 

@@ -100,6 +100,15 @@ typedef struct iob_session {
 iob_status iob_session_open(iob_session *s, const iob_layer *L, const iob_run_opts *o,
                             iob_error *err);
 void iob_session_close(iob_session *s);
+/* The session of (L, o): the one kept from the last run of the same layer and options when there
+ * is one, else a new one (kept for the next run); *s points to it, or to `own` when another
+ * thread holds the kept one. Release with iob_session_release and the run's status (a failed run
+ * closes the kept session). iob_session_cache_drop closes the kept session to free its memory
+ * (before a session that is not kept, e.g. a profiled one). */
+iob_status iob_session_acquire(const iob_layer *L, const iob_run_opts *o, iob_session *own,
+                               iob_session **s, iob_error *err);
+void iob_session_release(iob_session *s, iob_status result);
+void iob_session_cache_drop(void);
 /* Copies the output back and compares it with the reference (chk), then applies the verdict. */
 iob_status iob_session_check(iob_session *s, const char *what, double tolerance,
                              iob_check *chk, iob_error *err);

@@ -63,6 +63,7 @@ static iob_status measure_cupti(const iob_layer *L, const iob_gpu_target *t,
                                 iob_counters *sum, iob_error *err)
 {
     iob_session s;
+    iob_session_cache_drop(); /* a profiled run opens its own: free the kept one's memory */
     iob_status st = iob_session_open(&s, L, o, err);
     if (st)
         return st;
