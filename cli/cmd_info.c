@@ -107,25 +107,30 @@ int iob_cmd_machines(int argc, char **argv)
                           "usage: iobound machines [--format table|csv|json] [-o FILE]\n"
                           "Lists the machine presets (sources of every value: model/machine.c).\n"
                           "S, the fast memory of one SM used by the bounds, is shared memory +\n"
-                          "registers. `--machine device` reads the present GPU instead.\n");
+                          "registers. `--machine device` reads the present GPU instead.\n"
+                          "L2 shared: the L2 capacity for data the SMs of every L2 partition\n"
+                          "read (each partition holds its own copy); the DRAM models' fit test.\n");
     if (rc) {
         iob_cli_free(&cli);
         return rc < 0 ? 0 : rc;
     }
     iob_table t;
-    iob_table_init(&t, 10);
-    for (int c = 1; c < 9; c++)
+    iob_table_init(&t, 11);
+    for (int c = 1; c < 10; c++)
         t.right[c] = 1;
-    iob_table_rowf(&t, "name\tSMs\tsmem/SM\tsmem/block\tregs/SM\tS/SM\tL2\tDRAM TB/s\t"
+    iob_table_rowf(&t, "name\tSMs\tsmem/SM\tsmem/block\tregs/SM\tS/SM\tL2\tL2 shared\tDRAM TB/s\t"
                    "FP32 TFLOP/s\tdescription");
     cJSON *root = cJSON_CreateArray();
     for (int i = 0; i < iob_machine_preset_count(); i++) {
         const iob_machine *m = iob_machine_preset(i);
-        iob_table_rowf(&t, "%s\t%d\t%lld KiB\t%lld KiB\t%lld\t%lld KiB\t%lld MiB\t%.2f\t%.1f\t%s",
+        iob_table_rowf(&t, "%s\t%d\t%lld KiB\t%lld KiB\t%lld\t%lld KiB\t%lld MiB\t%lld MiB\t%.2f\t"
+                       "%.1f\t%s",
                        m->name, m->sm_count, (long long)(m->smem_per_sm / 1024),
                        (long long)(m->smem_per_block / 1024), (long long)m->regs_per_sm,
                        (long long)(iob_machine_fast_bytes(m) / 1024),
-                       (long long)(m->l2_bytes >> 20), iob_machine_dram_bw(m) / 1e12,
+                       (long long)(m->l2_bytes >> 20),
+                       (long long)(iob_machine_l2_shared_bytes(m) >> 20),
+                       iob_machine_dram_bw(m) / 1e12,
                        iob_machine_fp32_rate(m) / 1e12, m->description);
         cJSON_AddItemToArray(root, iob_cli_machine_json(m));
     }

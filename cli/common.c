@@ -226,6 +226,8 @@ cJSON *iob_cli_machine_json(const iob_machine *m)
     cJSON_AddNumberToObject(o, "regs_per_sm", (double)m->regs_per_sm);
     cJSON_AddNumberToObject(o, "l1_smem_bytes", (double)m->l1_smem_bytes);
     cJSON_AddNumberToObject(o, "l2_bytes", (double)m->l2_bytes);
+    cJSON_AddNumberToObject(o, "l2_partitions", m->l2_partitions);
+    cJSON_AddNumberToObject(o, "l2_shared_bytes", (double)iob_machine_l2_shared_bytes(m));
     cJSON_AddNumberToObject(o, "fast_mem_bytes", (double)iob_machine_fast_bytes(m));
     cJSON_AddNumberToObject(o, "dram_bw", iob_machine_dram_bw(m));
     cJSON_AddNumberToObject(o, "fp32_rate", iob_machine_fp32_rate(m));

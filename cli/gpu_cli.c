@@ -112,8 +112,8 @@ void iob_cli_gpu_header(FILE *out, const iob_machine *m)
     int major = 0, minor = 0;
     iob_gpu_nvrtc_version(&major, &minor, NULL);
     long v = iob_gpu_cudnn_version();
-    fprintf(out, "device: %s; %d SMs, L2 %lld MiB\n", m->description, m->sm_count,
-            (long long)(m->l2_bytes >> 20));
+    fprintf(out, "device: %s; %d SMs, L2 %lld MiB in %d partitions\n", m->description,
+            m->sm_count, (long long)(m->l2_bytes >> 20), m->l2_partitions);
     fprintf(out, "cuDNN %ld.%ld.%ld loaded (cudnnGetVersion %ld), NVRTC %d.%d\n", v / 10000,
             (v / 100) % 100, v % 100, v, major, minor);
     if (iob_machine_fp32_rate(m) > 0 && iob_machine_dram_bw(m) > 0)

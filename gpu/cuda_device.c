@@ -239,6 +239,8 @@ iob_status iob_machine_query_device(iob_machine *m, iob_error *err)
     if (!m->l1_smem_bytes)
         m->l1_smem_bytes = m->smem_per_sm;
     m->l2_bytes = p->l2CacheSize;
+    /* not queryable: two partitions from the A100 (cc 8.0) on, one before (model/machine.c) */
+    m->l2_partitions = p->major >= 8 ? 2 : 1;
     m->l2_line_bytes = 128;
     m->sector_bytes = 32;
     m->cc_major = p->major;

@@ -1190,14 +1190,16 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
     double red_adds = cfg->split_c > 1 ? (double)(cfg->split_c - 1) * (double)g.elems_out : 0;
     t->flops = 2.0 * (double)t->ffma + red_adds;
 
-    /* DRAM: compulsory when input + filter + output fit the L2. The split partial planes go
-     * to DRAM and back (measured on the H100: res2.3x3 and res4.3x3 at batch 1, split 16 and
-     * 64, read input + filter + partials from DRAM, docs/results/device/validate-direct-v1.csv),
-     * so a split makes the figure an estimate. */
+    /* DRAM: compulsory when input + filter + output fit the L2 capacity of data every
+     * partition's SMs read (iob_machine_l2_shared_bytes: half the H100's L2; past it the H100
+     * reads up to 1.42x compulsory, docs/counters.md "DRAM: the L2's two partitions"). The
+     * split partial planes go to DRAM and back (measured on the H100: res2.3x3 and res4.3x3 at
+     * batch 1, split 16 and 64, read input + filter + partials from DRAM,
+     * docs/results/device/validate-direct-v1.csv), so a split makes the figure an estimate. */
     double in_b = 4.0 * (double)(L->n * L->c * L->h * L->w);
     double f_b = (double)g.ws_filter_bytes, out_b = 4.0 * (double)g.elems_out;
-    double ws_b = (double)g.ws_partial_bytes;
-    if (in_b + f_b + out_b <= (double)m->l2_bytes) {
+    double ws_b = (double)g.ws_partial_bytes, l2 = (double)iob_machine_l2_shared_bytes(m);
+    if (in_b + f_b + out_b <= l2) {
         t->dram_exact = cfg->split_c == 1;
         t->dram_read_bytes = in_b + f_b;
         t->dram_write_bytes = out_b;
@@ -1209,10 +1211,14 @@ static iob_status direct_predict(const iob_layer *L, const iob_config *cfg, cons
          * whole working set (its input, its outputs, the filter) fits. */
         double img_in = in_b / (double)g.tiles_n, img_out = out_b / (double)g.tiles_n;
         double slice = f_b / (double)g.tiles_k / (double)L->groups;
-        double in_reads = img_in + img_out / (double)g.tiles_k + slice <= (double)m->l2_bytes
+        /* these windows are taken against the whole L2: the blocks of one wave share them at
+         * about the same time, which the half capacity above would not allow for (with it the
+         * estimates of calls 7 and 9 fell to 0.29-0.14 of the measured reads) */
+        double l2_all = (double)m->l2_bytes;
+        double in_reads = img_in + img_out / (double)g.tiles_k + slice <= l2_all
                               ? 1.0
                               : (double)g.tiles_k;
-        double f_reads = img_in + img_out + f_b <= (double)m->l2_bytes ? 1.0 : (double)g.tiles_n;
+        double f_reads = img_in + img_out + f_b <= l2_all ? 1.0 : (double)g.tiles_n;
         t->dram_exact = 0;
         t->dram_read_bytes = in_b * in_reads + f_b * f_reads;
         t->dram_write_bytes = out_b;

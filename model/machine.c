@@ -14,6 +14,12 @@
  *         device-to-device copy 2.87 TB/s, SGEMM 8192^3 with TF32 off 51 TFLOP/s.
  *  [KINDS] /work/.library/device/KINDS.md: an H200 of this workplace reported 60 MB of L2 and
  *         copied at about 4.3 TB/s.
+ * L2 partitions: [A100] "The L2 cache is divided into two partitions ... Each L2 partition
+ * localizes and caches data for memory accesses from SMs in the GPCs directly connected to the
+ * partition", so a line the SMs of both sides read is held twice; GH100 (H100, H200) keeps the
+ * split [H100], and the H100's DRAM reads leave the compulsory count once a working set that
+ * every SM reads passes about half the 50 MiB (docs/counters.md, "DRAM: the L2's two
+ * partitions", device call 12). [V100] describes one L2 shared by all SMs.
  * Shared-memory bandwidth: 32 banks x 4 bytes per clock per SM [CG, "Shared Memory"] at the
  * boost clock of each part (H100/H200 1.98 GHz, A100 1.41 GHz, V100 1.53 GHz).
  */
@@ -42,6 +48,7 @@ static const iob_machine presets[] = {
         .blocks_per_sm_max = 32,         /* [CG] */
         .l1_smem_bytes = 256 * KiB,      /* [H100] combined L1/shared memory per SM */
         .l2_bytes = 50 * MiB,            /* [H100]; cudaDeviceProp.l2CacheSize = 52428800 */
+        .l2_partitions = 2,              /* [H100], measured (docs/counters.md) */
         .l2_line_bytes = 128,
         .sector_bytes = 32,
         .dram_bw_peak = 3.35e12,         /* [H100] */
@@ -67,6 +74,7 @@ static const iob_machine presets[] = {
         .blocks_per_sm_max = 32,
         .l1_smem_bytes = 256 * KiB,
         .l2_bytes = 60 * MiB,            /* [KINDS]: PyTorch reported 60 MB */
+        .l2_partitions = 2,              /* GH100 as H100 */
         .l2_line_bytes = 128,
         .sector_bytes = 32,
         .dram_bw_peak = 4.8e12,          /* [H200] */
@@ -92,6 +100,7 @@ static const iob_machine presets[] = {
         .blocks_per_sm_max = 32,
         .l1_smem_bytes = 192 * KiB,      /* [A100] */
         .l2_bytes = 40 * MiB,            /* [A100] */
+        .l2_partitions = 2,              /* [A100] */
         .l2_line_bytes = 128,
         .sector_bytes = 32,
         .dram_bw_peak = 2.039e12,        /* [A100] 80GB datasheet */
@@ -117,6 +126,7 @@ static const iob_machine presets[] = {
         .blocks_per_sm_max = 32,
         .l1_smem_bytes = 128 * KiB,      /* [V100] */
         .l2_bytes = 6 * MiB,             /* [V100] */
+        .l2_partitions = 1,              /* [V100] */
         .l2_line_bytes = 128,
         .sector_bytes = 32,
         .dram_bw_peak = 900e9,           /* [V100] */
@@ -158,6 +168,11 @@ int64_t iob_machine_fast_bytes(const iob_machine *m)
     if (m->fast_bytes_override > 0)
         return m->fast_bytes_override;
     return m->smem_per_sm + 4 * m->regs_per_sm;
+}
+
+int64_t iob_machine_l2_shared_bytes(const iob_machine *m)
+{
+    return m->l2_bytes / (m->l2_partitions > 1 ? m->l2_partitions : 1);
 }
 
 double iob_machine_dram_bw(const iob_machine *m)

@@ -135,7 +135,7 @@ static iob_status wnf_predict(const iob_layer *L, const iob_config *c, const iob
     double in_b = 4.0 * (double)(L->n * L->c) * (double)(L->h * L->w);
     double u_b = 4.0 * (double)g.u_elems, v_b = 4.0 * (double)g.v_elems;
     double m_b = 4.0 * (double)g.m_elems, out_b = 4.0 * (double)(L->n * L->k) * (L->p * L->q);
-    double l2 = (double)mach->l2_bytes / 2; /* both partitions hold what every SM reads */
+    double l2 = (double)iob_machine_l2_shared_bytes(mach); /* every SM reads V and M */
     double v_dram = v_b + u_b > l2 ? v_b : 0, m_dram = m_b > l2 ? m_b : 0;
     t->dram_exact = 0;
     t->dram_read_bytes = in_b + u_b + v_dram + m_dram;

@@ -106,6 +106,16 @@ check dataflow-wnf 0 "$bin" dataflow --layer $L --algo winograd-nonfused --forma
   contains dataflow-wnf "$tmp/out" ',winograd-nonfused,1,"algo=winograd-nonfused,wino_m='
 expect_err dataflow-wnf-strided "stride 1 and no dilation" "$bin" dataflow --layer c=8,h=9,k=8,r=3,stride=2,pad=1 --algo winograd-nonfused --config wino_m=2
 expect_err dataflow-wnf-tiles "takes only wino_m" "$bin" dataflow --layer $L --algo winograd-nonfused --config wino_m=4,tile_k=8
+# DRAM fits half the H100's L2 (two partitions); --l2 sets the total and the half follows
+V52="n=32,c=512,h=14,k=512,r=3,pad=1"
+V52C="algo=direct,tile_k=256,tile_p=14,tile_q=8,tile_c=8,micro_k=8,micro_p=1,micro_q=8,stages=2,split_c=1"
+check dataflow-l2-half 0 "$bin" dataflow --layer $V52 --algo direct --config $V52C --format json &&
+  contains dataflow-l2-half "$tmp/out" '"l2_shared_bytes":	26214400' &&
+  contains dataflow-l2-half "$tmp/out" '"dram_exact":	false'
+check dataflow-l2-override 0 "$bin" dataflow --layer $V52 --algo direct --config $V52C --l2 100M --format json &&
+  contains dataflow-l2-override "$tmp/out" '"l2_shared_bytes":	52428800' &&
+  contains dataflow-l2-override "$tmp/out" '"dram_exact":	true'
+check machines-l2-shared 0 "$bin" machines && contains machines-l2-shared "$tmp/out" "L2 shared"
 expect_err dataflow-infeasible "not a multiple of micro_k=3" "$bin" dataflow --layer $L --algo direct --config tile_k=8,tile_p=4,tile_q=4,tile_c=4,micro_k=3,micro_p=1,micro_q=1
 expect_err dataflow-bad-key "unknown config key 'tile_z'" "$bin" dataflow --layer $L --algo direct --config tile_z=4
 expect_err dataflow-bad-json "not valid JSON" "$bin" dataflow --layer $L --algo direct --config '{"tile_k": 8,'

@@ -36,6 +36,19 @@ static inline iob_config config(const char *text)
     return c;
 }
 
+/* The resources (into *res) and predicted traffic of a config that must be feasible on m. */
+static inline iob_traffic predict_on(const char *lspec, const char *cspec, const iob_machine *m,
+                                     iob_resources *res)
+{
+    iob_layer L = layer(lspec);
+    iob_config c = config(cspec);
+    iob_traffic t;
+    iob_error err = {0};
+    if (iob_dataflow_check(&L, &c, m, res, &err) || iob_dataflow_predict(&L, &c, m, &t, &err))
+        fail_msg("%s %s: %s", lspec, cspec, err.msg);
+    return t;
+}
+
 typedef struct trace_sectors {
     uint64_t reads, writes;
 } trace_sectors;

@@ -296,6 +296,38 @@ static void test_resources_by_hand_split(void **state)
     assert_int_equal(res.kernels, 2);
 }
 
+/* vgg16.conv5_2 with the config of the H100's DRAM probe (device call 12, docs/counters.md "DRAM:
+ * the L2's two partitions"): compulsory and exact while input + filter + output fit half the
+ * 50 MiB L2 (batch 16: 22.3 MB, measured 1.009 x compulsory); an estimate past it (batch 32:
+ * 35.1 MB, measured 1.31x); exact again where the L2 is not partitioned or is twice as large. */
+static void test_dram_fits_shared_l2(void **state)
+{
+    (void)state;
+    const char *cfg = "algo=direct,tile_k=256,tile_p=14,tile_q=8,tile_c=8,micro_k=8,micro_p=1,"
+                      "micro_q=8,stages=2,split_c=1";
+    const double in16 = 16.0 * 512 * 14 * 14 * 4, filter = 512.0 * 512 * 9 * 4;
+    iob_machine m = h100();
+    iob_resources r;
+    assert_int_equal(iob_machine_l2_shared_bytes(&m), 25 << 20);
+    iob_traffic t = predict_on("n=16,c=512,h=14,k=512,r=3,pad=1", cfg, &m, &r);
+    assert_int_equal(t.dram_exact, 1);
+    assert_true(t.dram_read_bytes == in16 + filter); /* 15859712 */
+    assert_true(t.dram_write_bytes == in16);         /* K = C: the output is the input's size */
+    t = predict_on("n=32,c=512,h=14,k=512,r=3,pad=1", cfg, &m, &r);
+    assert_int_equal(t.dram_exact, 0);
+    /* the reuse-distance estimate: one image's input with the filter slice, and one image's
+     * input and output with the whole filter, fit 25 MiB: each read once */
+    assert_true(t.dram_read_bytes == 2 * in16 + filter);
+    iob_machine one = m;
+    one.l2_partitions = 1;
+    assert_int_equal(predict_on("n=32,c=512,h=14,k=512,r=3,pad=1", cfg, &one, &r).dram_exact, 1);
+    iob_machine big = m; /* --l2 100M: the shared capacity follows the total */
+    big.l2_bytes = 100 << 20;
+    assert_int_equal(predict_on("n=32,c=512,h=14,k=512,r=3,pad=1", cfg, &big, &r).dram_exact, 1);
+    /* 56 images (54.4 MB) pass even the undivided 50 MiB (52.4 MB) */
+    assert_int_equal(predict_on("n=56,c=512,h=14,k=512,r=3,pad=1", cfg, &one, &r).dram_exact, 0);
+}
+
 static void expect_infeasible(const char *lspec, const char *cspec, iob_status code,
                               const char *reason)
 {
@@ -381,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_resources_by_hand),
         cmocka_unit_test(test_resources_by_hand_pointwise),
         cmocka_unit_test(test_resources_by_hand_split),
+        cmocka_unit_test(test_dram_fits_shared_l2),
         cmocka_unit_test(test_infeasible_reasons),
         cmocka_unit_test(test_enumerate_threads),
         cmocka_unit_test(test_every_config_matches_trace),

@@ -29,7 +29,8 @@ typedef struct iob_machine {
     int threads_per_block_max;
     int blocks_per_sm_max;
     int64_t l1_smem_bytes;     /* the unified L1 + shared-memory array of one SM */
-    int64_t l2_bytes;
+    int64_t l2_bytes;          /* total, every partition together */
+    int l2_partitions;         /* partitions that each cache their own copy of a line (>= 1) */
     int l2_line_bytes;         /* 128 */
     int sector_bytes;          /* 32 */
     double dram_bw_peak;       /* bytes/s, datasheet */
@@ -53,6 +54,11 @@ iob_status iob_machine_get(const char *name, iob_machine *m, iob_error *err);
 
 /* S of one SM in bytes: fast_bytes_override if set, else shared memory + register file. */
 int64_t iob_machine_fast_bytes(const iob_machine *m);
+
+/* The L2 capacity for data the SMs of every partition read (each partition holds its own
+ * copy): l2_bytes / max(1, l2_partitions). The DRAM models call a working set fitting the L2
+ * against this, not l2_bytes (docs/counters.md, "DRAM: the L2's two partitions"). Never fails. */
+int64_t iob_machine_l2_shared_bytes(const iob_machine *m);
 
 /* The DRAM bandwidth and FP32 rate to use for rooflines: the measured ceiling where known,
  * else the datasheet figure. */
