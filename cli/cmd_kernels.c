@@ -94,6 +94,15 @@ static int collect(items *it, int arch, int per_layer, char *algos, size_t asize
     strcpy(fl.entry, "iob_l2_flush");
     if (add(it, &fl, "L2 flush"))
         return -1;
+    static const char *const checks[] = {"iob_check_scan", "iob_check_gather"};
+    for (int i = 0; i < 2; i++) { /* the output checks of large layers (gpu/cuda_exec.c) */
+        iob_launch cl;
+        memset(&cl, 0, sizeof cl);
+        strcpy(cl.file, "check.cu");
+        strcpy(cl.entry, checks[i]);
+        if (add(it, &cl, "output check"))
+            return -1;
+    }
     iob_machine m;
     iob_machine_get(preset_for_arch(arch), &m, NULL);
     algos[0] = '\0';

@@ -21,6 +21,89 @@
 
 /* ---- sessions ------------------------------------------------------------------------------ */
 
+static void check_launch(iob_launch *l, const char *entry, uint32_t blocks, int nargs)
+{
+    memset(l, 0, sizeof *l);
+    strcpy(l->file, "check.cu");
+    snprintf(l->entry, sizeof l->entry, "%s", entry);
+    l->grid[0] = blocks;
+    l->grid[1] = l->grid[2] = 1;
+    l->block[0] = 256;
+    l->block[1] = l->block[2] = 1;
+    l->nargs = nargs;
+}
+
+/* The device side of the checks of a sampled reference (gpu/kernels/check.cu): the indices
+ * uploaded once, the two kernels loaded. Buffers as launch arguments: WORK0 = the output,
+ * WORK1 = scan counters or indices, WORK2 = the gathered values. */
+static iob_status device_check_open(iob_session *s, iob_gpu_ctx *c, iob_error *err)
+{
+    int64_t n = s->ref.count;
+    iob_status st;
+    if ((st = iob_dev_alloc((void **)&s->d_idx, (size_t)n * sizeof(long long), "check indices",
+                            err)) ||
+        (st = iob_dev_alloc((void **)&s->d_vals, (size_t)n * sizeof(float), "checked outputs",
+                            err)) ||
+        (st = iob_dev_alloc((void **)&s->d_scan, 4 * sizeof(unsigned long long), "check counts",
+                            err)))
+        return st;
+    if (!(s->h_vals = malloc((size_t)n * sizeof(float))))
+        return iob_error_set(err, IOB_ENOMEM, "out of memory");
+    _Static_assert(sizeof(long long) == sizeof(int64_t), "index width");
+    IOB_CUDA_TRY(cudaMemcpyAsync(s->d_idx, s->ref.index, (size_t)n * sizeof(long long),
+                                 cudaMemcpyHostToDevice, c->stream),
+                 "cudaMemcpy (check indices)");
+    IOB_CUDA_TRY(cudaStreamSynchronize(c->stream), "copying the check indices");
+    check_launch(&s->scan_launch, "iob_check_scan", 4 * (uint32_t)c->prop.multiProcessorCount, 3);
+    s->scan_launch.args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK0};
+    s->scan_launch.args[1] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = s->y_elems};
+    s->scan_launch.args[2] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK1};
+    check_launch(&s->gather_launch, "iob_check_gather", (uint32_t)((n + 255) / 256), 4);
+    s->gather_launch.args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK0};
+    s->gather_launch.args[1] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK1};
+    s->gather_launch.args[2] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = n};
+    s->gather_launch.args[3] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK2};
+    iob_compile_info info;
+    if ((st = iob_jit_kernel_pinned(&s->scan_launch, &s->scan_kernel, &info, err)) ||
+        (st = iob_jit_kernel_pinned(&s->gather_launch, &s->gather_kernel, &info, err)))
+        return st;
+    s->device_check = 1;
+    return IOB_OK;
+}
+
+/* Scan and gather on the device, the comparison on the host (iob_ref_check_gathered). */
+static iob_status device_check(iob_session *s, iob_gpu_ctx *c, iob_check *chk, iob_error *err)
+{
+    memset(chk, 0, sizeof *chk);
+    const unsigned long long init[4] = {0, ~0ull, 0, ~0ull};
+    unsigned long long scan[4];
+    IOB_CUDA_TRY(cudaMemcpyAsync(s->d_scan, init, sizeof init, cudaMemcpyHostToDevice,
+                                 c->stream),
+                 "cudaMemcpy (check counts)");
+    void *bufs[6] = {0};
+    bufs[IOB_BUF_WORK0] = s->y;
+    bufs[IOB_BUF_WORK1] = s->d_scan;
+    iob_status st = iob_jit_launch(&s->scan_launch, s->scan_kernel, bufs, c->stream, err);
+    if (st)
+        return st;
+    bufs[IOB_BUF_WORK1] = s->d_idx;
+    bufs[IOB_BUF_WORK2] = s->d_vals;
+    if ((st = iob_jit_launch(&s->gather_launch, s->gather_kernel, bufs, c->stream, err)))
+        return st;
+    IOB_CUDA_TRY(cudaMemcpyAsync(scan, s->d_scan, sizeof scan, cudaMemcpyDeviceToHost, c->stream),
+                 "cudaMemcpy (check counts)");
+    IOB_CUDA_TRY(cudaMemcpyAsync(s->h_vals, s->d_vals, (size_t)s->ref.count * sizeof(float),
+                                 cudaMemcpyDeviceToHost, c->stream),
+                 "cudaMemcpy (checked outputs)");
+    IOB_CUDA_TRY(cudaStreamSynchronize(c->stream), "checking the output");
+    chk->unwritten = (int64_t)scan[0];
+    chk->first_unwritten = scan[0] ? (int64_t)scan[1] : -1;
+    chk->nonfinite = (int64_t)scan[2];
+    chk->first_nonfinite = scan[2] ? (int64_t)scan[3] : -1;
+    iob_ref_check_gathered(&s->ref, s->h_vals, chk);
+    return IOB_OK;
+}
+
 iob_status iob_session_open(iob_session *s, const iob_layer *L, const iob_run_opts *o,
                             iob_error *err)
 {
@@ -83,6 +166,10 @@ iob_status iob_session_open(iob_session *s, const iob_layer *L, const iob_run_op
             return st;
         }
         s->have_ref = 1;
+        if (s->ref.index && !o->with_cudnn && (st = device_check_open(s, c, err))) {
+            iob_session_close(s);
+            return st;
+        }
     }
     return IOB_OK;
 }
@@ -92,6 +179,10 @@ void iob_session_close(iob_session *s)
     iob_dev_free(s->x);
     iob_dev_free(s->w);
     iob_dev_free(s->y);
+    iob_dev_free(s->d_idx);
+    iob_dev_free(s->d_vals);
+    iob_dev_free(s->d_scan);
+    free(s->h_vals);
     free(s->hx);
     free(s->hw);
     free(s->hy);
@@ -114,6 +205,11 @@ iob_status iob_session_check(iob_session *s, const char *what, double tolerance,
     iob_status st = iob_gpu_ctx_get(&c, err);
     if (st)
         return st;
+    if (s->device_check) {
+        if ((st = device_check(s, c, chk, err)))
+            return st;
+        return iob_ref_verdict(s->L, chk, tolerance, what, err);
+    }
     IOB_CUDA_TRY(cudaMemcpyAsync(s->hy, s->y, s->y_bytes, cudaMemcpyDeviceToHost, c->stream),
                  "cudaMemcpy (output)");
     IOB_CUDA_TRY(cudaStreamSynchronize(c->stream), "copying the output back");

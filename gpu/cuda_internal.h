@@ -93,6 +93,14 @@ typedef struct iob_session {
     int have_ref;
     float *cudnn_y;           /* host: cuDNN's output when compared (with_cudnn), else NULL */
     int64_t device_bytes;
+    /* a sampled reference and no cuDNN comparison: the checks scan and gather on the device
+     * (gpu/kernels/check.cu) instead of copying the whole output back */
+    int device_check;
+    long long *d_idx;         /* the reference's indices */
+    float *d_vals, *h_vals;   /* the gathered outputs */
+    unsigned long long *d_scan; /* unwritten, first unwritten, non-finite, first non-finite */
+    iob_launch scan_launch, gather_launch;
+    cudaKernel_t scan_kernel, gather_kernel;
 } iob_session;
 
 /* Draws the inputs (seed), computes the reference (opts->check), allocates and fills the device

@@ -169,6 +169,26 @@ static uint32_t bits_of(float v)
     return u;
 }
 
+/* The reference's elements against y (all of the output) or vals (vals[i] = y[index[i]]). */
+static void compare(const iob_ref *ref, const float *y, const float *vals, int64_t y_elems,
+                    iob_check *chk)
+{
+    chk->checked = ref->count;
+    for (int64_t i = 0; i < ref->count; i++) {
+        int64_t f = ref->index ? ref->index[i] : i;
+        if (f >= y_elems)
+            continue;
+        float got = vals ? vals[i] : y[f];
+        double e = iob_ref_rel_err(got, ref->value[i], ref->abs_sum[i]);
+        if (chk->worst < 0 || e > chk->max_rel_err) {
+            chk->max_rel_err = e;
+            chk->worst = f;
+            chk->worst_got = got;
+            chk->worst_want = ref->value[i];
+        }
+    }
+}
+
 void iob_ref_check(const iob_ref *ref, const float *y, int64_t y_elems, iob_check *chk)
 {
     memset(chk, 0, sizeof *chk);
@@ -191,19 +211,14 @@ void iob_ref_check(const iob_ref *ref, const float *y, int64_t y_elems, iob_chec
     chk->nonfinite = nonfinite;
     chk->first_unwritten = unwritten ? first_u : -1;
     chk->first_nonfinite = nonfinite ? first_n : -1;
-    chk->checked = ref->count;
-    for (int64_t i = 0; i < ref->count; i++) {
-        int64_t f = ref->index ? ref->index[i] : i;
-        if (f >= y_elems)
-            continue;
-        double e = iob_ref_rel_err(y[f], ref->value[i], ref->abs_sum[i]);
-        if (chk->worst < 0 || e > chk->max_rel_err) {
-            chk->max_rel_err = e;
-            chk->worst = f;
-            chk->worst_got = y[f];
-            chk->worst_want = ref->value[i];
-        }
-    }
+    compare(ref, y, NULL, y_elems, chk);
+}
+
+void iob_ref_check_gathered(const iob_ref *ref, const float *vals, iob_check *chk)
+{
+    chk->worst = -1;
+    chk->max_rel_err = 0;
+    compare(ref, NULL, vals, INT64_MAX, chk);
 }
 
 double iob_ref_compare(const iob_ref *ref, const float *a, const float *b)

@@ -86,6 +86,11 @@ typedef struct iob_check {
  * non-finite values, and compares the reference's elements with y. */
 void iob_ref_check(const iob_ref *ref, const float *y, int64_t y_elems, iob_check *chk);
 
+/* The comparison part of iob_ref_check for values gathered on the device: vals[i] is the
+ * output at ref->index[i]. Sets checked, max_rel_err, worst, worst_got, worst_want only (the
+ * scan's fields are the caller's). */
+void iob_ref_check_gathered(const iob_ref *ref, const float *vals, iob_check *chk);
+
 /* Largest err() between two outputs a and b over the reference's elements, the denominators
  * taken from the reference (used to compare our output with cuDNN's). */
 double iob_ref_compare(const iob_ref *ref, const float *a, const float *b);

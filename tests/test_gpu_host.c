@@ -186,6 +186,24 @@ static void test_sampled_reference(void **state)
         assert_true(samp.value[i] == full.value[samp.index[i]]);
         assert_true(samp.abs_sum[i] == full.abs_sum[samp.index[i]]);
     }
+    /* values gathered at the sample's indices (as gpu/kernels/check.cu does) compare exactly as
+     * the whole output does */
+    float *y = malloc((size_t)out * sizeof *y), *vals = malloc(100 * sizeof *vals);
+    for (int64_t i = 0; i < out; i++)
+        y[i] = (float)full.value[i];
+    y[samp.index[37]] += 0.25f;
+    for (int i = 0; i < 100; i++)
+        vals[i] = y[samp.index[i]];
+    iob_check a, b;
+    iob_ref_check(&samp, y, out, &a);
+    memset(&b, 0x55, sizeof b);
+    iob_ref_check_gathered(&samp, vals, &b);
+    assert_int_equal(b.checked, 100);
+    assert_int_equal(b.worst, samp.index[37]);
+    assert_true(b.max_rel_err == a.max_rel_err && b.worst == a.worst);
+    assert_true(b.worst_got == a.worst_got && b.worst_want == a.worst_want);
+    free(y);
+    free(vals);
     /* the same seed draws the same sample */
     iob_ref again;
     assert_int_equal(iob_ref_compute(&L, x, w, 100, 5, &again, NULL), IOB_OK);

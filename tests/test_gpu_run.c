@@ -120,6 +120,14 @@ static void test_unwritten_output_is_caught(void **state)
     assert_non_null(strstr(err.msg, "output elements not written"));
     assert_true(r.time_ms > 0);       /* the result is filled all the same */
     assert_true(isinf(r.max_rel_err));
+    /* the same with a sampled reference: the scan runs on the device (gpu/kernels/check.cu) and
+     * finds the same first unwritten element */
+    char full_msg[sizeof err.msg];
+    snprintf(full_msg, sizeof full_msg, "%s", err.msg);
+    o.check_samples = 100;
+    assert_int_equal(iob_gpu_run_target(&L, &t, &o, &r, &err), IOB_ECHECK);
+    assert_string_equal(err.msg, full_msg);
+    assert_int_equal(r.checked_elems, 100);
 }
 
 static void test_wrong_value_is_caught(void **state)
@@ -140,6 +148,11 @@ static void test_wrong_value_is_caught(void **state)
     assert_non_null(strstr(err.msg, "relative error"));
     assert_non_null(strstr(err.msg, "(n=0,k=0,p=0,q=0)"));
     assert_true(r.max_rel_err > 1e-3);
+    /* a sampled reference (device-side gather) always holds the first output */
+    o.check_samples = 50;
+    assert_int_equal(iob_gpu_run_target(&L, &t, &o, &r, &err), IOB_ECHECK);
+    assert_non_null(strstr(err.msg, "(n=0,k=0,p=0,q=0)"));
+    o.check_samples = 0;
     /* without the check the same plan "passes": the check is what catches it */
     o.check = 0;
     assert_int_equal(iob_gpu_run_target(&L, &t, &o, &r, &err), IOB_OK);
