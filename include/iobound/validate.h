@@ -87,7 +87,7 @@ const char *iob_stage_state_name(iob_stage_state s); /* "not run", "ok", "failed
 typedef struct iob_record {
     char layer[IOB_NAME_MAX];              /* the layer's name */
     char layer_spec[IOB_RECORD_SPEC_MAX];  /* iob_layer_format(): parses back to the layer */
-    char algo[16];                         /* iob_algo_name() or "cudnn" */
+    char algo[24];                         /* iob_algo_name() or "cudnn" */
     char variant[48];                      /* the bound's variant; for cudnn its algorithm */
     char config[IOB_RECORD_CONFIG_MAX];    /* iob_config_format(); "" when there is none */
     char machine[64];
