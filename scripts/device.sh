@@ -17,7 +17,8 @@
 #              "direct winograd") on bench/layers/gpu-layers.csv, beside cuDNN  -> run-algos.csv
 #   random     iobound run on bench/layers/random-50.csv: every algorithm, the time- and
 #              traffic-best config of each dataflow, outputs checked (IOB_RANDOM_JOBS at once,
-#              default 12; IOB_RANDOM_LAYERS another file)                     -> run-random.csv
+#              default 12; IOB_RANDOM_LAYERS another file; IOB_RANDOM_ALGOS the dataflows,
+#              IOB_RANDOM_REFS the references, both space-separated)           -> run-random.csv
 #   l1probe    ncu on direct_conv of 4 layers (or the runs of IOB_L1PROBE_JOBS, a file of
 #              ALGO<TAB>CONFIG<TAB>SPEC lines): the read path's counters (L1TEX requests and sectors,
 #              xbar sectors, L2 sectors) beside the model                       -> l1probe.csv
@@ -202,7 +203,7 @@ step_sanitizer() {
                --layer "name=s2,n=1,c=8,h=12,k=8,r=3,stride=2,pad=1,groups=2"
                --layer "name=s3,n=1,c=3,h=10,k=4,r=5,dil=2,pad_top=0,pad_bottom=3,pad_left=2,pad_right=1")
   for tool in memcheck racecheck; do
-    for algo in naive im2col-cublas direct winograd im2col im2win gemm; do
+    for algo in naive im2col-cublas direct winograd im2col im2win gemm winograd-nonfused; do
       local cfg=()
       case $algo in naive|im2col-cublas) ;; *) cfg=(--config best) ;; esac
       echo "-- $tool $algo"
@@ -269,8 +270,8 @@ step_random() {
   mkdir -p "$dir"
   : >"$dir/jobs"
   while read -r spec; do
-    for a in naive im2col-cublas; do printf '%s\t-\t%s\n' "$a" "$spec" >>"$dir/jobs"; done
-    for a in direct winograd im2col im2win; do
+    for a in ${IOB_RANDOM_REFS-naive im2col-cublas}; do printf '%s\t-\t%s\n' "$a" "$spec" >>"$dir/jobs"; done
+    for a in ${IOB_RANDOM_ALGOS:-direct winograd im2col im2win winograd-nonfused}; do
       for o in time traffic; do
         cfg=$(iob dataflow --layer "$spec" --algo "$a" --objective "$o" --top 1 --format csv 2>/dev/null |
           first_config)
