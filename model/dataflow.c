@@ -102,6 +102,16 @@ iob_status iob_dataflow_enumerate(const iob_layer *L, iob_algo algo, const iob_m
         if (ok[i])
             cand[kept++] = cand[i];
     free(ok);
+    if (kept == 0 && n > 0 && err) { /* say why: the first candidate's reason */
+        iob_resources r;
+        memset(&r, 0, sizeof r);
+        iob_error first;
+        iob_error_clear(&first);
+        ops->check(L, &cand[0], m, &r, &first);
+        iob_error_set(err, first.code ? first.code : IOB_EINFEASIBLE,
+                      "all %zu candidate configs are infeasible, the first because: %s", n,
+                      first.msg);
+    }
     *out = cand;
     *count = kept;
     return IOB_OK;

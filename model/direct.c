@@ -1304,13 +1304,16 @@ static int push_micro(config_list *l, iob_config t)
     static const int mk_v[] = {1, 2, 4, 8}, mp_v[] = {1, 2, 4}, mq_v[] = {1, 2, 4, 8};
     int tk = t.tile_k, tp = t.tile_p, tq = t.tile_q, tn = t.tile_n > 1 ? t.tile_n : 1;
     int odd = tk % 2 || tq % 2, small = tk * tn * tp * tq < 256;
+    /* a block of fewer than 64 outputs (K <= 8 on a 1x1 image): one output a thread is what
+     * reaches 8 threads */
+    int tiny = tk * tn * tp * tq < 64;
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 3; j++)
             for (int k = 0; k < 4; k++) {
                 int mk = mk_v[i], mp = mp_v[j], mq = mq_v[k], acc = mk * mp * mq;
                 if (tk % mk || tp % mp || tq % mq || acc > 64 ||
-                    acc < (small ? 2 : odd ? 4 : 8) || mp > mq || (mk == 1 && tk % 2 == 0) ||
-                    (mq == 1 && tq % 2 == 0))
+                    acc < (tiny ? 1 : small ? 2 : odd ? 4 : 8) || mp > mq ||
+                    (mk == 1 && tk % 2 == 0 && !tiny) || (mq == 1 && tq % 2 == 0 && !tiny))
                     continue;
                 int threads = (tk / mk) * tn * (tp / mp) * (tq / mq);
                 if ((threads < 32 && !small) || threads < 8 || threads > 512)
@@ -1344,8 +1347,11 @@ static iob_status direct_candidates(const iob_layer *L, const iob_machine *m, io
     if (ntk == 0)
         tk_v[ntk++] = 8;
     /* one channel per stage only for layers of fewer than 4 channels per group: a stage of one
-     * channel spends its time on the barrier and the pipeline (docs/model.md, time model) */
-    for (int v = cg < 4 ? 1 : 2; v <= 32; v *= 2)
+     * channel spends its time on the barrier and the pipeline (docs/model.md, time model); and
+     * for input planes smaller than a sector (H*W < 8, e.g. the 1x1 squeeze-excitation layers):
+     * the planes of several channels share sectors there, which one stage's copy plan cannot
+     * split between its patch rows (direct_check refuses every tile_c > 1 of them) */
+    for (int v = cg < 4 || L->h * L->w < 8 ? 1 : 2; v <= 32; v *= 2)
         if (v < 2 * cg)
             tc_v[ntc++] = v;
     config_list l = {0};

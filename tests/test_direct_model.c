@@ -126,6 +126,7 @@ static const char *const small_layers[] = {
     "n=1,c=3,h=6,w=12,k=4,r=3,pad=1",
     "n=1,c=4,h=8,w=8,k=12,r=1,stride=2",
     "n=3,c=7,h=5,w=4,k=9,r=2,s=3,dil_w=2,pad=2",
+    "n=2,c=24,h=1,w=1,k=6,r=1", /* a squeeze-excitation FC: planes smaller than a sector, K < 8 */
 };
 
 static void test_every_config_matches_trace(void **state)
@@ -405,6 +406,32 @@ static void test_infeasible_reasons(void **state)
                       "micro_p=2,micro_q=4", IOB_EINVAL, "Winograd");
     expect_infeasible(L, "algo=direct,tile_k=64,tile_p=8,tile_q=8,tile_c=8,micro_k=8,micro_p=2,"
                       "micro_q=4,layout=1", IOB_EINFEASIBLE, "NCHW");
+
+    /* 1x1 images (the squeeze-excitation layers of convbench-2000, 205 of its 1453 one-group
+     * layers): a stage of several channels cannot split their shared sectors between patch rows,
+     * so the space offers one channel a stage, and one output a thread where K < 8 */
+    iob_layer se;
+    iob_machine m;
+    iob_error err = {0};
+    iob_config *all = NULL;
+    size_t n = 0;
+    assert_int_equal(iob_machine_get("h100-sxm", &m, &err), IOB_OK);
+    assert_int_equal(iob_layer_parse("n=1,c=24,h=1,w=1,k=6,r=1", &se, &err), IOB_OK);
+    assert_int_equal(iob_dataflow_enumerate(&se, IOB_ALGO_DIRECT, &m, &all, &n, &err), IOB_OK);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(all[i].tile_c, 1);
+    free(all);
+    /* a space whose every candidate fails says why (here: depthwise 7x7 images, rows of one
+     * channel share sectors) */
+    iob_layer dw;
+    assert_int_equal(iob_layer_parse("n=1,c=64,h=7,w=7,k=64,r=3,pad=1,groups=64", &dw, &err),
+                     IOB_OK);
+    assert_int_equal(iob_dataflow_enumerate(&dw, IOB_ALGO_DIRECT, &m, &all, &n, &err), IOB_OK);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.msg, "candidate configs are infeasible, the first because: "));
+    assert_non_null(strstr(err.msg, "share a sector"));
+    free(all);
 }
 
 int main(void)
