@@ -26,6 +26,7 @@
 #              (IOB_TUNE_ARGS adds options)                                      -> tune-h100.jsonl
 #              IOB_TUNE_RESUME=FILE starts from FILE's records (those layers are skipped)
 #   exhaustive iobound tune --compare exhaustive,random --algo direct on bench/layers/tiny-exhaustive.csv
+#              (IOB_EXHAUSTIVE_LAYERS another file, e.g. bench/layers/real-exhaustive.csv)
 #                                                                              -> tune-exhaustive.jsonl
 #   tune12     iobound tune on bench/layers/im2win-12.csv (batch 128)          -> tune-im2win12.csv
 #   validate   iobound validate --configs best on bench/layers/gpu-layers.csv: bound, predicted,
@@ -368,8 +369,9 @@ step_tune() {
 # random search with the same budget.
 step_exhaustive() {
   CUR=exhaustive
-  T "$BUILD/iobound" tune --layers "$SRC/bench/layers/tiny-exhaustive.csv" --algo direct \
-    --compare exhaustive,random --db "$LOGS/tune-db-exhaustive.json" -o "$OUT/tune-exhaustive.jsonl"
+  T "$BUILD/iobound" tune --layers "$SRC/${IOB_EXHAUSTIVE_LAYERS:-bench/layers/tiny-exhaustive.csv}" \
+    --algo direct --compare exhaustive,random --db "$LOGS/tune-db-exhaustive.json" \
+    -o "$OUT/tune-exhaustive.jsonl"
   local rc=$?
   note "$(grep -c . "$OUT/tune-exhaustive.jsonl" 2>/dev/null) records (tune-exhaustive.jsonl)"
   return "$rc"
