@@ -12,6 +12,7 @@ gives each file's command):
   docs/results/tune-h100.jsonl            iobound tune on bench/layers/gpu-layers.csv (call 8)
   docs/results/tune-im2win12.jsonl        iobound tune on bench/layers/im2win-12.csv (call 8)
   docs/results/tune-exhaustive.jsonl      iobound tune --compare exhaustive,random (call 6)
+  docs/results/tune-exhaustive-real.jsonl the same on six real layers (call 17)
   docs/results/device/run-direct-best.csv iobound run --config best, first direct kernel (call 2)
   docs/results/device/run-winograd-best.csv  the same for Winograd (call 3)
 Outputs:
@@ -170,8 +171,17 @@ def tune():
                          % (b, len(ds), gmean(sp), worst[1], worst[0]["layer"], gmean(tf), rtxt,
                             min(ts), max(ts), sorted(ts)[len(ts) // 2], 100 * max(fr)))
         parts.append("")
-    ex = [d for d in tune_rows(os.path.join(RES, "tune-exhaustive.jsonl")) if d["status"] == "ok"]
-    parts.append("### Against exhaustive search (bench/layers/tiny-exhaustive.csv, direct configs only)\n")
+    for title, path in [("bench/layers/tiny-exhaustive.csv, direct configs only, call 6", "tune-exhaustive.jsonl"),
+                        ("bench/layers/real-exhaustive.csv: six real timm layers, direct configs only, call 17",
+                         "tune-exhaustive-real.jsonl")]:
+        exhaustive_table(parts, title, path)
+    with open(os.path.join(RES, "tune-tables.md"), "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+def exhaustive_table(parts, title, path):
+    ex = [d for d in tune_rows(os.path.join(RES, path)) if d["status"] == "ok"]
+    parts.append("### Against exhaustive search (%s)\n" % title)
     parts.append("| layer | feasible | tuner: measured (share) | tuner ms | exhaustive best ms | tuner / best | "
                  "the tuner's pick is the best | random ms (same budget) | cuDNN FP32 ms |")
     parts.append("|---|---|---|---|---|---|---|---|---|")
@@ -188,8 +198,6 @@ def tune():
                  "at most %.1f%% of the space." % (within, len(ex), max(
                      100.0 * d["measured"] / d["feasible"] for d in ex)) if ex else "")
     parts.append("")
-    with open(os.path.join(RES, "tune-tables.md"), "w") as f:
-        f.write("\n".join(parts) + "\n")
 
 
 if __name__ == "__main__":
