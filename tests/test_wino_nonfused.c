@@ -364,6 +364,8 @@ static void test_kernels_on_cpu(void **state)
         "n=1,c=5,h=9,w=11,k=3,r=3,pad=0",
         "n=2,c=2,h=6,w=10,k=5,r=3,pad_top=0,pad_bottom=2,pad_left=2,pad_right=1",
         "n=1,c=40,h=8,w=8,k=6,r=3,pad=1",
+        /* Q and P*Q multiples of 4, P not: vector row stores with the last tile row clipped */
+        "n=2,c=3,h=10,w=8,k=5,r=3,pad=1",
     };
     for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
         for (int mw = 2; mw <= 4; mw += 2)

@@ -25,6 +25,20 @@
 #define NF_TQ ((LAYER_Q + WINO_M - 1) / WINO_M)
 #define NF_T ((long long)LAYER_N * NF_TP * NF_TQ)
 #define NF_THREADS 256
+/* rows of m outputs that start on an m-float boundary and end inside the image (Q and P*Q
+ * multiples of m; the output buffer is 256-byte aligned) are stored as one vector */
+#define NF_VEC_STORE (LAYER_Q % WINO_M == 0 && (LAYER_P * LAYER_Q) % WINO_M == 0)
+#ifdef IOB_CUDA_EMU
+#define STG_ROW(p, v)                                                                             \
+    do {                                                                                          \
+        for (int b_ = 0; b_ < WINO_M; b_++)                                                       \
+            STG((p) + b_, (v)[b_]);                                                               \
+    } while (0)
+#elif WINO_M == 4
+#define STG_ROW(p, v) (*(float4 *)(p) = make_float4((v)[0], (v)[1], (v)[2], (v)[3]))
+#else
+#define STG_ROW(p, v) (*(float2 *)(p) = make_float2((v)[0], (v)[1]))
+#endif
 
 IOB_STATIC_ASSERT(LAYER_R == 3 && LAYER_S == 3 && LAYER_STRIDE_H == 1 && LAYER_STRIDE_W == 1 &&
                       LAYER_DIL_H == 1 && LAYER_DIL_W == 1 && LAYER_GROUPS == 1,
@@ -128,11 +142,19 @@ IOB_KERNEL void __launch_bounds__(NF_THREADS)
         float v[ALPHA];
         wino_apply_at(tmp + a * ALPHA, v, 1);
         const int p = tp * WINO_M + a;
+#if NF_VEC_STORE
+        /* the row's m outputs in one 8- or 16-byte store: with scalar stores a warp's 4-byte
+         * writes m floats apart made m requests per sector (H100, call 18: 4x the output's
+         * bytes of SM->L2 writes for vgg16.conv4_2) */
+        if (p < LAYER_P)
+            STG_ROW(out + p * LAYER_Q + tq * WINO_M, v);
+#else
 #pragma unroll
         for (int b = 0; b < WINO_M; b++) {
             const int q = tq * WINO_M + b;
             if (p < LAYER_P && q < LAYER_Q)
                 STG(out + p * LAYER_Q + q, v[b]);
         }
+#endif
     }
 }
