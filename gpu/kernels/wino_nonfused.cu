@@ -35,15 +35,9 @@
             STG((p) + b_, (v)[b_]);                                                               \
     } while (0)
 #elif WINO_M == 4
-/* in PTX: NVVM split a float4 store of this kernel into four scalar ones (its address is
- * built from a float pointer) */
-#define STG_ROW(p, v)                                                                             \
-    asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(p), "f"((v)[0]), "f"((v)[1]), \
-                 "f"((v)[2]), "f"((v)[3])                                                         \
-                 : "memory")
+#define STG_ROW(p, v) (*(float4 *)(p) = make_float4((v)[0], (v)[1], (v)[2], (v)[3]))
 #else
-#define STG_ROW(p, v)                                                                             \
-    asm volatile("st.global.v2.f32 [%0], {%1, %2};" ::"l"(p), "f"((v)[0]), "f"((v)[1]) : "memory")
+#define STG_ROW(p, v) (*(float2 *)(p) = make_float2((v)[0], (v)[1]))
 #endif
 
 IOB_STATIC_ASSERT(LAYER_R == 3 && LAYER_S == 3 && LAYER_STRIDE_H == 1 && LAYER_STRIDE_W == 1 &&
