@@ -146,7 +146,7 @@ IOB_KERNEL void __launch_bounds__(NF_THREADS)
         /* the row's m outputs as one float4 / float2, one bounds test a row. NVVM (CUDA 13.0)
          * still emits four scalar stores for it (the PTX of vgg16.conv4_2's launch); measured
          * on the H100 (vgg16.conv4_2, batch 8, F(4x4)), this kernel's SM->L2 writes went from
-         * 51.6 MB (per-element stores, call 7) to 40.1 MB (call 18) for a 12.8 MB output. A
+         * 51.6 MB (per-element stores, call 18) to 40.1 MB (call 19) for a 12.8 MB output. A
          * vector store written in PTX is the next step (not measured yet) */
         if (p < LAYER_P)
             STG_ROW(out + p * LAYER_Q + tq * WINO_M, v);
