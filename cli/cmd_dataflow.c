@@ -19,7 +19,7 @@ static const char help[] =
     "(SM<->L2 sectors, L2<->DRAM, shared memory<->registers), FFMAs, predicted time, and\n"
     "'vs bound': predicted SM<->L2 bytes (read + write) over the lower bound bound_bytes_gpu.\n"
     "\n"
-    "  --algo A           the dataflow (direct)\n"
+    "  --algo A           the dataflow: direct, winograd, im2col, im2win or winograd-nonfused\n"
     "  --config CFG       one config: \"tile_k=64,tile_p=8,...\" (algo= optional), its JSON object\n"
     "                     as this command's JSON output writes it, or 'best' (the optimum of\n"
     "                     --objective); without --config, the best --top configs of the space\n"

@@ -48,7 +48,7 @@ int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *co
     if (a->kind != IOB_CLI_ALGO_MODEL) {
         if (config)
             return iob_cli_usage_error(prog, "--config applies to the model's algorithms "
-                                       "(direct, winograd, im2col, im2win, gemm), not to %s",
+                                       "(direct, winograd, im2col, im2win, gemm, winograd-nonfused), not to %s",
                                        a->kind == IOB_CLI_ALGO_CUDNN ? "cudnn"
                                                                      : iob_gpu_ref_name(a->ref));
         return 0;
