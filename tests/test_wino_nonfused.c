@@ -290,7 +290,7 @@ static void check_layer(const char *spec, int mwin)
     /* U and V bit for bit against the library's arithmetic */
     iob_winograd W;
     assert_int_equal(iob_winograd_make(mwin, 3, &W, &err), IOB_OK);
-    const int al = g.alpha, a2 = g.a2;
+    const int al = g.alpha;
     float bt[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
     for (int i = 0; i < al; i++)
         for (int j = 0; j < al; j++)
@@ -334,7 +334,6 @@ static void check_layer(const char *spec, int mwin)
             }
         }
     }
-    (void)a2;
     /* the output against the FP64 convolution */
     double *ref = malloc(ny * sizeof *ref), *abs_sum = malloc(ny * sizeof *abs_sum);
     assert_non_null(ref);
