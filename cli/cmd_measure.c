@@ -10,7 +10,7 @@
 
 static const char help[] =
     "usage: iobound measure (--layer SPEC | --layers FILE | --net NAME) --algo A [--config C]\n"
-    "                       [--via cupti|ncu] [--seed S] [--format F] [-o FILE]\n"
+    "                       [--via cupti|ncu] [--db FILE] [--seed S] [--format F] [-o FILE]\n"
     "\n"
     "Measures one run of each layer with hardware counters - in-process through the CUPTI\n"
     "Range Profiler (default) or by re-running iobound under Nsight Compute (--via ncu) - the\n"
@@ -21,6 +21,7 @@ static const char help[] =
     "  --algo A       as for `iobound run`; cudnn measures cuDNN's fastest FP32 (FMA) algorithm\n"
     "                 per kernel and in sum, with its traffic relative to the bound\n"
     "  --config C     a config, best or tuned (model algorithms only)\n"
+    "  --db FILE      the tuning database of --config tuned (default: iobound tune's)\n"
     "  --via V        cupti (default) or ncu ($IOB_NCU, default `ncu` on the PATH)\n"
     "  --seed S       inputs drawn from S (default 1)\n"
     "%s%s"
@@ -33,7 +34,7 @@ static const char help[] =
     "sm__sass_data_bytes_mem_shared; FFMA = sm__sass_thread_inst_executed_op_ffma_pred_on\n"
     "(docs/counters.md).\n";
 
-enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_CONFIG, OPT_VIA, OPT_SEED };
+enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_CONFIG, OPT_VIA, OPT_SEED, OPT_DB };
 
 #define MAXK 64
 
@@ -152,7 +153,7 @@ int iob_cmd_measure(int argc, char **argv)
     iob_cli cli;
     iob_cli_init(&cli, "iobound measure");
     iob_cli_algo algo;
-    const char *algo_text = NULL, *config = NULL;
+    const char *algo_text = NULL, *config = NULL, *db = NULL;
     iob_counter_via via = IOB_VIA_CUPTI;
     iob_run_opts opts;
     iob_run_opts_default(&opts);
@@ -161,6 +162,7 @@ int iob_cmd_measure(int argc, char **argv)
                                              {"config", required_argument, 0, OPT_CONFIG},
                                              {"via", required_argument, 0, OPT_VIA},
                                              {"seed", required_argument, 0, OPT_SEED},
+                                             {"db", required_argument, 0, OPT_DB},
                                              {0, 0, 0, 0}};
     int opt, rc = 0;
     iob_machine m;
@@ -178,6 +180,9 @@ int iob_cmd_measure(int argc, char **argv)
             break;
         case OPT_CONFIG:
             config = optarg;
+            break;
+        case OPT_DB:
+            db = optarg;
             break;
         case OPT_VIA:
             if (!strcmp(optarg, "cupti"))
@@ -224,7 +229,7 @@ int iob_cmd_measure(int argc, char **argv)
         iob_counters per[MAXK], sum;
         int nk = 0;
         char label[160] = "?";
-        iob_status st = iob_cli_target(&algo, config, L, &m, &t, &err);
+        iob_status st = iob_cli_target(&algo, config, db, L, &m, &t, &err);
         if (!st) {
             iob_gpu_target_label(&t, label, sizeof label);
             st = iob_gpu_measure_target(L, &t, &opts, via, per, MAXK, &nk, &sum, &err);

@@ -12,7 +12,8 @@
 
 static const char help[] =
     "usage: iobound run (--layer SPEC | --layers FILE | --net NAME) --algo A\n"
-    "                   [--config C|best|tuned] [--reps N] [--warmup N] [--seed S] [--cudnn]\n"
+    "                   [--config C|best|tuned [--db FILE]] [--reps N] [--warmup N] [--seed S]\n"
+    "                   [--cudnn]\n"
     "                   [--no-baseline] [--check-samples N] [--format F] [-o FILE]\n"
     "\n"
     "Runs each layer on the present GPU: the kernels are compiled through NVRTC (cached on\n"
@@ -32,6 +33,7 @@ static const char help[] =
     "  --config C         a config (\"tile_k=64,tile_p=4,...\"), best (the model's time-optimal\n"
     "                     config) or tuned (the tuning database's pick for the layer on this\n"
     "                     device, from `iobound tune`; --algo may then be left out)\n"
+    "  --db FILE          the tuning database of --config tuned (default: iobound tune's)\n"
     "  --reps N           timed runs (default 20); --warmup N untimed runs first (default 3)\n"
     "  --seed S           inputs and filters drawn from S (default 1)\n"
     "  --cudnn            also compare the output with cuDNN's\n"
@@ -55,12 +57,13 @@ enum {
     OPT_VERBOSE,
     OPT_NCU_CHILD,
     OPT_CUDNN_ALGO,
-    OPT_TF32
+    OPT_TF32,
+    OPT_DB
 };
 
 typedef struct run_args {
     iob_cli_algo algo;
-    const char *algo_text, *config, *cudnn_algo;
+    const char *algo_text, *config, *cudnn_algo, *db;
     iob_run_opts opts;
     int baseline, verbose, ncu_child, tf32;
 } run_args;
@@ -175,7 +178,7 @@ static int run_ncu_child(iob_cli *cli, run_args *a, const iob_machine *m)
         iob_run_result r;
         iob_error err;
         const iob_layer *L = &cli->layers.items[li];
-        if (iob_cli_target(&a->algo, a->config, L, m, &t, &err))
+        if (iob_cli_target(&a->algo, a->config, a->db, L, m, &t, &err))
             return iob_cli_fail(cli, &err);
         if (t.kind == IOB_TARGET_CUDNN) {
             snprintf(t.cudnn_algo, sizeof t.cudnn_algo, "%s", a->cudnn_algo ? a->cudnn_algo : "");
@@ -209,6 +212,7 @@ int iob_cmd_run(int argc, char **argv)
         {"ncu-child", no_argument, 0, OPT_NCU_CHILD},
         {"cudnn-algo", required_argument, 0, OPT_CUDNN_ALGO},
         {"tf32", no_argument, 0, OPT_TF32},
+        {"db", required_argument, 0, OPT_DB},
         {0, 0, 0, 0}};
     int opt, rc = 0;
     long long v;
@@ -263,6 +267,9 @@ int iob_cmd_run(int argc, char **argv)
         case OPT_TF32:
             a.tf32 = 1;
             break;
+        case OPT_DB:
+            a.db = optarg;
+            break;
         default:
             rc = iob_cli_gpu_option(&cli, opt, optarg);
         }
@@ -302,7 +309,7 @@ int iob_cmd_run(int argc, char **argv)
         memset(&r, 0, sizeof r);
         char label[160] = "?", shape[160];
         layer_cells(L, shape, sizeof shape);
-        iob_status st = iob_cli_target(&a.algo, a.config, L, &m, &tg, &err);
+        iob_status st = iob_cli_target(&a.algo, a.config, a.db, L, &m, &tg, &err);
         if (!st) {
             iob_gpu_target_label(&tg, label, sizeof label);
             st = iob_gpu_run_target(L, &tg, &a.opts, &r, &err);

@@ -65,8 +65,9 @@ int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *co
     return 0;
 }
 
-iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_layer *L,
-                          const iob_machine *m, iob_gpu_target *t, iob_error *err)
+iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const char *db,
+                          const iob_layer *L, const iob_machine *m, iob_gpu_target *t,
+                          iob_error *err)
 {
     memset(t, 0, sizeof *t);
     switch (a->kind) {
@@ -83,7 +84,7 @@ iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_l
     t->kind = IOB_TARGET_CONFIG;
     if (!strcmp(config, "tuned")) {
         /* the tuner stores one winner per layer shape and device (docs/tune.md) */
-        iob_status st = iob_tune_db_config(NULL, m, 1, L, &t->cfg, NULL, err);
+        iob_status st = iob_tune_db_config(db, m, 1, L, &t->cfg, NULL, err);
         if (!st && !a->any && t->cfg.algo != a->algo)
             st = iob_error_set(err, IOB_ENOTSUP, "--config tuned: the tuned config of this layer "
                                "is of algo=%s, not %s (leave --algo out to run it)",

@@ -26,10 +26,11 @@ int iob_cli_config_check(const char *prog, const iob_cli_algo *a, const char *co
 
 /* The target of one layer: for a model algorithm, config "best" is iob_dataflow_best(..., time)
  * on machine m, "tuned" the tuning database's config of the layer for the present device
- * (iob_tune_db_config; IOB_ENOTSUP with one line when there is none, or when it is of another
- * algorithm than --algo). */
-iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const iob_layer *L,
-                          const iob_machine *m, iob_gpu_target *t, iob_error *err);
+ * (iob_tune_db_config on db, NULL: the default path, as `iobound tune --db` takes it; IOB_ENOTSUP
+ * with one line when there is none, or when it is of another algorithm than --algo). */
+iob_status iob_cli_target(const iob_cli_algo *a, const char *config, const char *db,
+                          const iob_layer *L, const iob_machine *m, iob_gpu_target *t,
+                          iob_error *err);
 
 /* The fallback of a GPU command's option loop: '?' is a usage error, anything else goes to
  * iob_cli_common_option. Returns 0 or an exit code (the error printed). */

@@ -184,6 +184,13 @@ done
 IOB_CACHE_DIR="$tmp/nocache" "$bin" run --layer "$L" --config tuned >"$tmp/out" 2>"$tmp/err"
 [ $? = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qE "CUDA|GPU|iobound tune" "$tmp/err" ||
   { echo "FAIL run-tuned: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+# --db names the database of --config tuned (the same option as tune's)
+IOB_CACHE_DIR="$tmp/nocache" "$bin" run --layer "$L" --config tuned --db "$tmp/none.json" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qE "CUDA|GPU|iobound tune" "$tmp/err" ||
+  { echo "FAIL run-tuned-db: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+IOB_CACHE_DIR="$tmp/nocache" "$bin" measure --layer "$L" --config tuned --db "$tmp/none.json" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qE "CUDA|GPU|iobound tune" "$tmp/err" ||
+  { echo "FAIL measure-tuned-db: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
 expect_err run-no-algo-best "may be left out only with --config tuned" "$bin" run --layer "$L" --config best
 gpu_or_one_line measure-naive "$bin" measure --layer "$L" --algo naive
 
