@@ -55,27 +55,17 @@ IOB_DEV long long nf_item(long long total)
 IOB_KERNEL void __launch_bounds__(NF_THREADS)
     wnf_filter(const float *IOB_RESTRICT w, float *IOB_RESTRICT U)
 {
-    const double gm[ALPHA * 3] = WINO_G_LIST;
     const long long e = nf_item((long long)LAYER_K * LAYER_C);
     if (e < 0)
         return;
     double f[9];
     for (int i = 0; i < 9; i++)
         f[i] = (double)LDG(w + e * 9 + i); /* w[k][c][3][3]: e = k * C + c */
-    double t[ALPHA * 3]; /* G g, each sum in FP64 left to right without contraction */
+    float u[A2];
+    wino_filter_transform(f, u);
 #pragma unroll
-    for (int a = 0; a < ALPHA; a++)
-#pragma unroll
-        for (int s = 0; s < 3; s++)
-            t[a * 3 + s] = DADD(DADD(DMUL(gm[a * 3], f[s]), DMUL(gm[a * 3 + 1], f[3 + s])),
-                                DMUL(gm[a * 3 + 2], f[6 + s]));
-#pragma unroll
-    for (int a = 0; a < ALPHA; a++)
-#pragma unroll
-        for (int b = 0; b < ALPHA; b++)
-            STG(U + (long long)(a * ALPHA + b) * LAYER_K * LAYER_C + e,
-                (float)DADD(DADD(DMUL(t[a * 3], gm[b * 3]), DMUL(t[a * 3 + 1], gm[b * 3 + 1])),
-                            DMUL(t[a * 3 + 2], gm[b * 3 + 2])));
+    for (int i = 0; i < A2; i++)
+        STG(U + (long long)i * LAYER_K * LAYER_C + e, u[i]);
 }
 
 IOB_KERNEL void __launch_bounds__(NF_THREADS)

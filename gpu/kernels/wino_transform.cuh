@@ -188,4 +188,26 @@ IOB_DEV void wino_apply_at(const float *x, float *y, int ys)
     WP_ROWS_AT
 }
 
+/* u[a * ALPHA + b] = (G f G^T)[a][b] for one 3x3 filter f (row-major): every sum in FP64, left to
+ * right, without contraction, rounded to FP32 once (the filter transform of both kernels' prep;
+ * tests/winograd_ref.h, wino_ref_u, is its CPU copy) */
+IOB_DEV void wino_filter_transform(const double *f, float *u)
+{
+    const double gm[ALPHA * 3] = WINO_G_LIST;
+    double t[ALPHA * 3]; /* G f */
+#pragma unroll
+    for (int a = 0; a < ALPHA; a++)
+#pragma unroll
+        for (int s = 0; s < 3; s++)
+            t[a * 3 + s] = DADD(DADD(DMUL(gm[a * 3], f[s]), DMUL(gm[a * 3 + 1], f[3 + s])),
+                                DMUL(gm[a * 3 + 2], f[6 + s]));
+#pragma unroll
+    for (int a = 0; a < ALPHA; a++)
+#pragma unroll
+        for (int b = 0; b < ALPHA; b++)
+            u[a * ALPHA + b] =
+                (float)DADD(DADD(DMUL(t[a * 3], gm[b * 3]), DMUL(t[a * 3 + 1], gm[b * 3 + 1])),
+                            DMUL(t[a * 3 + 2], gm[b * 3 + 2]));
+}
+
 #endif

@@ -141,7 +141,6 @@ IOB_DEV void wino_2d(int at, const float *src, int sr, int sc, float *dst, int d
 /* One thread per (g, kb, chunk, c, k) of the pre-tiled workspace; 256 threads per block. */
 IOB_KERNEL void iob_winograd_filter(const float *IOB_RESTRICT w, float *IOB_RESTRICT U)
 {
-    const double gm[ALPHA * 3] = WINO_G_LIST;
     const long long total = (long long)LAYER_GROUPS * W_KB * W_NCH * TILE_C * TILE_K;
     const long long u = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (u >= total)
@@ -157,21 +156,12 @@ IOB_KERNEL void iob_winograd_filter(const float *IOB_RESTRICT w, float *IOB_REST
     if (k < W_KG && c < W_CG)
         for (int i = 0; i < 9; i++)
             f[i] = (double)w[(((long long)g * W_KG + k) * W_CG + c) * 9 + i];
-    double t[ALPHA * 3]; /* G g, each sum in FP64 left to right without contraction */
-#pragma unroll
-    for (int a = 0; a < ALPHA; a++)
-#pragma unroll
-        for (int s = 0; s < 3; s++)
-            t[a * 3 + s] = DADD(DADD(DMUL(gm[a * 3], f[s]), DMUL(gm[a * 3 + 1], f[3 + s])),
-                                DMUL(gm[a * 3 + 2], f[6 + s]));
+    float u_[A2];
+    wino_filter_transform(f, u_);
     float *dst = U + slice * W_UF + cl * TILE_K + kl;
 #pragma unroll
-    for (int a = 0; a < ALPHA; a++)
-#pragma unroll
-        for (int b = 0; b < ALPHA; b++)
-            dst[(a * ALPHA + b) * (TILE_C * TILE_K)] =
-                (float)DADD(DADD(DMUL(t[a * 3], gm[b * 3]), DMUL(t[a * 3 + 1], gm[b * 3 + 1])),
-                            DMUL(t[a * 3 + 2], gm[b * 3 + 2]));
+    for (int i = 0; i < A2; i++)
+        dst[i * (TILE_C * TILE_K)] = u_[i];
 }
 
 /* ---- the fused kernel ------------------------------------------------------------------------ */
