@@ -296,42 +296,31 @@ static void check_layer(const char *spec, int mwin)
         for (int j = 0; j < al; j++)
             bt[i * al + j] = (float)W.BT[i][j];
     for (int64_t e = 0; e < g.filter_items; e++) {
-        const float *f = bufs[IOB_BUF_FILTER] + e * 9;
-        for (int a = 0; a < al; a++)
-            for (int b = 0; b < al; b++) {
-                double t[3];
-                for (int s = 0; s < 3; s++)
-                    t[s] = W.G[a][0] * (double)f[s] + W.G[a][1] * (double)f[3 + s] +
-                           W.G[a][2] * (double)f[6 + s];
-                float want = (float)(t[0] * W.G[b][0] + t[1] * W.G[b][1] + t[2] * W.G[b][2]);
-                float got = bufs[IOB_BUF_WORK0][(int64_t)(a * al + b) * g.filter_items + e];
-                if (memcmp(&want, &got, sizeof got))
-                    fail_msg("%s m=%d: U[%d][%lld] = %.9g, want %.9g", spec, mwin, a * al + b,
-                             (long long)e, got, want);
-            }
+        double f[9];
+        for (int i = 0; i < 9; i++)
+            f[i] = bufs[IOB_BUF_FILTER][e * 9 + i];
+        float u[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
+        wino_ref_u(&W, f, u);
+        for (int xi = 0; xi < al * al; xi++) {
+            float got = bufs[IOB_BUF_WORK0][(int64_t)xi * g.filter_items + e];
+            if (memcmp(&u[xi], &got, sizeof got))
+                fail_msg("%s m=%d: U[%d][%lld] = %.9g, want %.9g", spec, mwin, xi, (long long)e,
+                         got, u[xi]);
+        }
     }
     for (int64_t e = 0; e < g.input_items; e++) {
         int64_t t = e % g.t, ch = e / g.t, n = t / (g.tp * g.tq);
         int64_t h0 = (t / g.tq % g.tp) * mwin - L.pad_top, w0 = t % g.tq * mwin - L.pad_left;
-        float d[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX], tmp[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
+        float d[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX], v[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
         for (int i = 0; i < al; i++)
             for (int j = 0; j < al; j++)
                 d[i * al + j] = (float)wino_ref_x(&L, bufs[IOB_BUF_INPUT], n, ch, h0 + i, w0 + j);
-        for (int j = 0; j < al; j++) {
-            float col[IOB_WINO_ALPHA_MAX];
-            for (int i = 0; i < al; i++)
-                col[i] = d[i * al + j];
-            iob_wino_apply_f32(bt, al, al, col, tmp + j, al, NULL);
-        }
-        for (int a = 0; a < al; a++) {
-            float v[IOB_WINO_ALPHA_MAX];
-            iob_wino_apply_f32(bt, al, al, tmp + a * al, v, 1, NULL);
-            for (int b = 0; b < al; b++) {
-                float got = bufs[IOB_BUF_WORK1][((int64_t)(a * al + b) * L.c + ch) * g.t + t];
-                if (memcmp(&v[b], &got, sizeof got))
-                    fail_msg("%s m=%d: V[%d][%lld][%lld] = %.9g, want %.9g", spec, mwin,
-                             a * al + b, (long long)ch, (long long)t, got, v[b]);
-            }
+        wino_ref_2d(bt, al, al, d, v);
+        for (int xi = 0; xi < al * al; xi++) {
+            float got = bufs[IOB_BUF_WORK1][((int64_t)xi * L.c + ch) * g.t + t];
+            if (memcmp(&v[xi], &got, sizeof got))
+                fail_msg("%s m=%d: V[%d][%lld][%lld] = %.9g, want %.9g", spec, mwin, xi,
+                         (long long)ch, (long long)t, got, v[xi]);
         }
     }
     /* the output against the FP64 convolution */

@@ -80,6 +80,36 @@ static inline double wino_ref_err(double got, double want, double abs_sum)
     return fabs(got - want) / fmax(FLT_MIN, abs_sum);
 }
 
+/* u[a * alpha + b] = (G f G^T)[a][b] of one 3x3 filter f in FP64, left to right without
+ * contraction, rounded once: the kernels' wino_filter_transform (gpu/kernels/wino_transform.cuh) */
+static inline void wino_ref_u(const iob_winograd *W, const double f[9], float *u)
+{
+    double t[IOB_WINO_ALPHA_MAX * 3];
+    for (int a = 0; a < W->alpha; a++)
+        for (int s = 0; s < 3; s++)
+            t[a * 3 + s] = W->G[a][0] * f[s] + W->G[a][1] * f[3 + s] + W->G[a][2] * f[6 + s];
+    for (int a = 0; a < W->alpha; a++)
+        for (int b = 0; b < W->alpha; b++)
+            u[a * W->alpha + b] = (float)(t[a * 3] * W->G[b][0] + t[a * 3 + 1] * W->G[b][1] +
+                                          t[a * 3 + 2] * W->G[b][2]);
+}
+
+/* out[r * rows + s] = (M d M^T)[r][s] for the n x n tile d and the rows x n matrix M (B^T or
+ * A^T), by the paired term rule: M applied to every column, then to every row of the result, as
+ * the kernels do */
+static inline void wino_ref_2d(const float *M, int rows, int n, const float *d, float *out)
+{
+    float tmp[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
+    for (int j = 0; j < n; j++) {
+        float col[IOB_WINO_ALPHA_MAX];
+        for (int i = 0; i < n; i++)
+            col[i] = d[i * n + j];
+        iob_wino_apply_f32(M, rows, n, col, tmp + j, n, NULL);
+    }
+    for (int r = 0; r < rows; r++)
+        iob_wino_apply_f32(M, rows, n, tmp + r * n, out + r * rows, 1, NULL);
+}
+
 /* y (N,K,P,Q) from x, w as the kernel of config c computes it. Returns 0, or -1 on a config
  * iob_wino_geom_make rejects or out of memory. */
 static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, const float *x,
@@ -109,19 +139,11 @@ static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, con
     for (int64_t gr = 0; gr < L->groups; gr++)
         for (int64_t k = 0; k < kpad; k++)
             for (int64_t ci = 0; ci < cpad; ci++) {
-                double f[9] = {0}, t[IOB_WINO_ALPHA_MAX * 3];
+                double f[9] = {0};
                 if (k < g.kg && ci < g.cg)
                     for (int i = 0; i < 9; i++)
                         f[i] = w[((gr * g.kg + k) * g.cg + ci) * 9 + i];
-                for (int a = 0; a < al; a++)
-                    for (int s = 0; s < 3; s++)
-                        t[a * 3 + s] = W.G[a][0] * f[s] + W.G[a][1] * f[3 + s] +
-                                       W.G[a][2] * f[6 + s];
-                float *u = U + ((gr * kpad + k) * cpad + ci) * a2;
-                for (int a = 0; a < al; a++)
-                    for (int b = 0; b < al; b++)
-                        u[a * al + b] = (float)(t[a * 3] * W.G[b][0] + t[a * 3 + 1] * W.G[b][1] +
-                                                t[a * 3 + 2] * W.G[b][2]);
+                wino_ref_u(&W, f, U + ((gr * kpad + k) * cpad + ci) * a2);
             }
     for (int64_t n = 0; n < L->n; n++)
         for (int64_t gr = 0; gr < L->groups; gr++)
@@ -130,22 +152,13 @@ static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, con
                     /* V of every (padded) channel of the group for this tile */
                     for (int64_t ci = 0; ci < cpad; ci++) {
                         float d[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
-                        float tmp[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
                         for (int i = 0; i < al; i++)
                             for (int j = 0; j < al; j++)
                                 d[i * al + j] = ci < g.cg ? (float)wino_ref_x(L, x, n,
                                                     gr * g.cg + ci, tr * m - L->pad_top + i,
                                                     tcol * m - L->pad_left + j)
                                                           : 0.0f;
-                        for (int j = 0; j < al; j++) {
-                            float col[IOB_WINO_ALPHA_MAX];
-                            for (int i = 0; i < al; i++)
-                                col[i] = d[i * al + j];
-                            iob_wino_apply_f32(bt, al, al, col, tmp + j, al, NULL);
-                        }
-                        for (int a = 0; a < al; a++)
-                            iob_wino_apply_f32(bt, al, al, tmp + a * al, V + ci * a2 + a * al, 1,
-                                               NULL);
+                        wino_ref_2d(bt, al, al, d, V + ci * a2);
                     }
                     for (int64_t k = 0; k < g.kg; k++) {
                         float out[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX] = {0};
@@ -159,18 +172,12 @@ static inline int wino_ref_kernel32(const iob_layer *L, const iob_config *c, con
                                                V[ci * a2 + xi], acc);
                                 M[xi] = acc;
                             }
-                            float tmp[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
-                            for (int b = 0; b < al; b++) {
-                                float col[IOB_WINO_ALPHA_MAX];
-                                for (int a = 0; a < al; a++)
-                                    col[a] = M[a * al + b];
-                                iob_wino_apply_f32(at, m, al, col, tmp + b, al, NULL);
-                            }
+                            float yv[IOB_WINO_ALPHA_MAX * IOB_WINO_ALPHA_MAX];
+                            wino_ref_2d(at, m, al, M, yv);
                             for (int i = 0; i < m; i++) {
-                                float yv[IOB_WINO_ALPHA_MAX];
-                                iob_wino_apply_f32(at, m, al, tmp + i * al, yv, 1, NULL);
                                 for (int jj = 0; jj < m; jj++)
-                                    out[i * m + jj] = sc == 0 ? yv[jj] : out[i * m + jj] + yv[jj];
+                                    out[i * m + jj] = sc == 0 ? yv[i * m + jj]
+                                                              : out[i * m + jj] + yv[i * m + jj];
                             }
                         }
                         for (int i = 0; i < m; i++)
