@@ -33,21 +33,6 @@
 #include "tests/direct_emu.h"
 #include "tests/emu_build.h"
 
-typedef int (*emu_run_fn)(void (*)(void *), void *, const unsigned[3], unsigned, size_t,
-                          const char **);
-typedef void (*kernel2_fn)(const float *, float *);
-typedef struct emu_access {
-    int launch;
-    uint64_t block;
-    unsigned stage;
-    int write;
-    const void *addr;
-} emu_access; /* = iob_emu_access of tests/cuda_emu.h */
-typedef struct emu_counts {
-    uint64_t lds_bytes, sts_bytes, cp_async_bytes, ffma, fmul, fadd;
-} emu_counts; /* = iob_emu_counts */
-
-static char tmpdir[256];
 static int nlib;
 
 /* The libraries compiled so far (a layer's transform serves all its configs). */
@@ -57,25 +42,19 @@ static struct {
     void *lib;
 } libs[LIBS_MAX];
 
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/iob_im2_emu_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return emu_dir_open("im2_emu");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char so[300];
-    for (int i = 0; i < nlib; i++) {
-        if (i < LIBS_MAX && libs[i].lib)
+    for (int i = 0; i < nlib && i < LIBS_MAX; i++)
+        if (libs[i].lib)
             dlclose(libs[i].lib);
-        snprintf(so, sizeof so, "%s/k%d.so", tmpdir, i);
-        unlink(so);
-    }
-    rmdir(tmpdir);
+    emu_dir_close();
     return 0;
 }
 
@@ -88,9 +67,8 @@ static void *compile_kernel(const iob_launch *l)
     for (int i = 0; i < nlib && i < LIBS_MAX; i++)
         if (!strcmp(libs[i].key, key))
             return libs[i].lib;
-    char so[300];
-    snprintf(so, sizeof so, "%s/k%d.so", tmpdir, nlib++);
-    void *lib = emu_build(l->file, l->defines, so);
+    nlib++;
+    void *lib = emu_build_next(l->file, l->defines);
     if (nlib <= LIBS_MAX) {
         snprintf(libs[nlib - 1].key, sizeof libs[0].key, "%s", key);
         libs[nlib - 1].lib = lib;
@@ -98,35 +76,20 @@ static void *compile_kernel(const iob_launch *l)
     return lib;
 }
 
-typedef struct call {
-    kernel2_fn fn;
-    const float *in;
-    float *out;
-} call;
-
-static void body(void *p)
-{
-    const call *c = p;
-    c->fn(c->in, c->out);
-}
-
 /* Runs a two-argument launch of the plan (in -> out) in lib; counts in *counts. */
 static void run2(void *lib, const iob_launch *l, const float *in, float *out, int log,
                  emu_counts *counts)
 {
-    emu_run_fn run = (emu_run_fn)dlsym(lib, "iob_emu_run");
     void (*log_start)(int) = (void (*)(int))dlsym(lib, "iob_emu_log_start");
     void (*counts_get)(emu_counts *) = (void (*)(emu_counts *))dlsym(lib, "iob_emu_counts_get");
-    assert_non_null(run);
     assert_non_null(log_start);
     assert_non_null(counts_get);
-    call c = {(kernel2_fn)dlsym(lib, l->entry), in, out};
-    assert_non_null(c.fn);
     assert_int_equal(l->nargs, 2);
+    float *bufs[6] = {0};
+    bufs[l->args[0].buf] = (float *)in; /* the kernel takes it const */
+    bufs[l->args[1].buf] = out;
     log_start(log ? 0 : -1);
-    const char *why = NULL;
-    if (run(body, &c, l->grid, l->block[0], (size_t)l->smem_bytes, &why))
-        fail_msg("%s: %s", l->entry, why);
+    emu_launch(lib, l, bufs);
     log_start(-1);
     counts_get(counts);
 }

@@ -28,29 +28,16 @@
 #include "tests/emu_build.h"
 #include "tests/winograd_ref.h"
 
-typedef int (*emu_run_fn)(void (*)(void *), void *, const unsigned[3], unsigned, size_t,
-                          const char **);
-typedef void (*kernel2_fn)(const float *, float *);
-
-static char tmpdir[256];
-static int nlib;
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/iob_wnf_emu_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return emu_dir_open("wnf_emu");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char so[300];
-    for (int i = 0; i < nlib; i++) {
-        snprintf(so, sizeof so, "%s/k%d.so", tmpdir, i);
-        unlink(so);
-    }
-    rmdir(tmpdir);
+    emu_dir_close();
     return 0;
 }
 
@@ -214,30 +201,10 @@ static void test_plan(void **state)
 
 /* ---- the kernels on the CPU ------------------------------------------------------------------ */
 
-typedef struct call {
-    kernel2_fn fn;
-    const float *in;
-    float *out;
-} call;
-
-static void body(void *p)
+static void run_launch(const iob_launch *l, float *const bufs[6])
 {
-    const call *c = p;
-    c->fn(c->in, c->out);
-}
-
-static void run_launch(const iob_launch *l, const float *in, float *out)
-{
-    char so[300];
-    snprintf(so, sizeof so, "%s/k%d.so", tmpdir, nlib++);
-    void *lib = emu_build(l->file, l->defines, so);
-    emu_run_fn run = (emu_run_fn)dlsym(lib, "iob_emu_run");
-    call c = {(kernel2_fn)dlsym(lib, l->entry), in, out};
-    assert_non_null(run);
-    assert_non_null(c.fn);
-    const char *why = NULL;
-    if (run(body, &c, l->grid, l->block[0], (size_t)l->smem_bytes, &why))
-        fail_msg("%s: %s", l->entry, why);
+    void *lib = emu_build_next(l->file, l->defines);
+    emu_launch(lib, l, bufs);
     dlclose(lib);
 }
 
@@ -282,10 +249,10 @@ static void check_layer(const char *spec, int mwin)
     wino_ref_fill(bufs[IOB_BUF_FILTER], nw, 12);
     for (size_t i = 0; i < ny; i++)
         bufs[IOB_BUF_OUTPUT][i] = NAN; /* every output must be written */
-    run_launch(&p.prep[0], bufs[IOB_BUF_FILTER], bufs[IOB_BUF_WORK0]);
-    run_launch(&p.launch[0], bufs[IOB_BUF_INPUT], bufs[IOB_BUF_WORK1]);
+    run_launch(&p.prep[0], bufs);
+    run_launch(&p.launch[0], bufs);
     gemm_from_desc(&p.launch[1].gemm, bufs);
-    run_launch(&p.launch[2], bufs[IOB_BUF_WORK2], bufs[IOB_BUF_OUTPUT]);
+    run_launch(&p.launch[2], bufs);
 
     /* U and V bit for bit against the library's arithmetic */
     iob_winograd W;

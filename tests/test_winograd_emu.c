@@ -30,21 +30,6 @@
 #include "tests/emu_build.h"
 #include "tests/winograd_ref.h"
 
-typedef int (*emu_run_fn)(void (*)(void *), void *, const unsigned[3], unsigned, size_t,
-                          const char **);
-typedef void (*kernel3_fn)(const float *, const float *, float *);
-typedef void (*kernel2_fn)(const float *, float *);
-
-typedef struct emu_access {
-    int launch;
-    uint64_t block;
-    unsigned stage;
-    int write;
-    const void *addr;
-} emu_access; /* = iob_emu_access of tests/cuda_emu.h */
-typedef struct emu_counts {
-    uint64_t lds_bytes, sts_bytes, cp_async_bytes, ffma, fmul, fadd;
-} emu_counts; /* = iob_emu_counts */
 typedef void (*counts_get_fn)(emu_counts *);
 typedef void (*log_start_fn)(int);
 typedef size_t (*log_get_fn)(const emu_access **);
@@ -152,60 +137,22 @@ static void compare_with_trace(const iob_layer *L, const iob_config *cfg, const 
     iob_trace_free(&tr);
 }
 
-typedef struct call {
-    const iob_launch *l;
-    void *fn;
-    float *buf[6];
-} call;
-
-static void body(void *p)
-{
-    const call *c = p;
-    float *a[IOB_PLAN_ARGS_MAX];
-    for (int i = 0; i < c->l->nargs; i++)
-        a[i] = c->buf[c->l->args[i].buf];
-    if (c->l->nargs == 3)
-        ((kernel3_fn)c->fn)(a[0], a[1], a[2]);
-    else
-        ((kernel2_fn)c->fn)(a[0], a[1]);
-}
-
-static char tmpdir[256];
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/iob_wino_emu_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return emu_dir_open("wino_emu");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char so[300];
-    for (int i = 0; i < 64; i++) {
-        snprintf(so, sizeof so, "%s/k%d.so", tmpdir, i);
-        unlink(so);
-    }
-    rmdir(tmpdir);
+    emu_dir_close();
     return 0;
-}
-
-static void run_launch(void *lib, emu_run_fn run, const iob_launch *l, float *buf[6])
-{
-    call c = {.l = l};
-    memcpy(c.buf, buf, sizeof c.buf);
-    c.fn = dlsym(lib, l->entry);
-    assert_non_null(c.fn);
-    const char *why = NULL;
-    if (run(body, &c, l->grid, l->block[0], (size_t)l->smem_bytes, &why))
-        fail_msg("%s: %s", l->entry, why);
 }
 
 /* Runs one (layer, config) through the emulated kernel and checks it. */
 static void check_case(const char *spec, const char *cfg_text)
 {
-    static int id;
     iob_layer L;
     iob_config cfg;
     iob_machine mach;
@@ -219,13 +166,9 @@ static void check_case(const char *spec, const char *cfg_text)
     for (int i = 1; i < plan.nlaunch; i++)
         assert_string_equal(plan.launch[i].defines, plan.launch[0].defines);
     assert_string_equal(plan.prep[0].defines, plan.launch[0].defines);
-    char so[300];
-    snprintf(so, sizeof so, "%s/k%d.so", tmpdir, id++);
-    void *lib = emu_build(plan.launch[0].file, plan.launch[0].defines, so);
-    emu_run_fn run = (emu_run_fn)dlsym(lib, "iob_emu_run");
+    void *lib = emu_build_next(plan.launch[0].file, plan.launch[0].defines);
     log_start_fn log_start = (log_start_fn)dlsym(lib, "iob_emu_log_start");
     log_get_fn log_get = (log_get_fn)dlsym(lib, "iob_emu_log_get");
-    assert_non_null(run);
     assert_non_null(log_start);
     assert_non_null(log_get);
     counts_get_fn counts_get = (counts_get_fn)dlsym(lib, "iob_emu_counts_get");
@@ -251,11 +194,11 @@ static void check_case(const char *spec, const char *cfg_text)
     memset(buf[IOB_BUF_OUTPUT], 0xff, ny * 4); /* NaN */
     log_start(-1);
     for (int i = 0; i < plan.nprep; i++)
-        run_launch(lib, run, &plan.prep[i], buf);
+        emu_launch(lib, &plan.prep[i], buf);
     emu_counts sum = {0}, one;
     for (int i = 0; i < plan.nlaunch; i++) {
         log_start(i);
-        run_launch(lib, run, &plan.launch[i], buf);
+        emu_launch(lib, &plan.launch[i], buf);
         counts_get(&one);
         for (size_t f = 0; f < sizeof sum / sizeof(uint64_t); f++)
             ((uint64_t *)&sum)[f] += ((const uint64_t *)&one)[f];
