@@ -21,18 +21,6 @@
 
 /* ---- sessions ------------------------------------------------------------------------------ */
 
-static void check_launch(iob_launch *l, const char *entry, uint32_t blocks, int nargs)
-{
-    memset(l, 0, sizeof *l);
-    strcpy(l->file, "check.cu");
-    snprintf(l->entry, sizeof l->entry, "%s", entry);
-    l->grid[0] = blocks;
-    l->grid[1] = l->grid[2] = 1;
-    l->block[0] = 256;
-    l->block[1] = l->block[2] = 1;
-    l->nargs = nargs;
-}
-
 /* The device side of the checks of a sampled reference (gpu/kernels/check.cu): the indices
  * uploaded once, the two kernels loaded. Buffers as launch arguments: WORK0 = the output,
  * WORK1 = scan counters or indices, WORK2 = the gathered values. */
@@ -54,15 +42,19 @@ static iob_status device_check_open(iob_session *s, iob_gpu_ctx *c, iob_error *e
                                  cudaMemcpyHostToDevice, c->stream),
                  "cudaMemcpy (check indices)");
     IOB_CUDA_TRY(cudaStreamSynchronize(c->stream), "copying the check indices");
-    check_launch(&s->scan_launch, "iob_check_scan", 4 * (uint32_t)c->prop.multiProcessorCount, 3);
-    s->scan_launch.args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK0};
-    s->scan_launch.args[1] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = s->y_elems};
-    s->scan_launch.args[2] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK1};
-    check_launch(&s->gather_launch, "iob_check_gather", (uint32_t)((n + 255) / 256), 4);
-    s->gather_launch.args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK0};
-    s->gather_launch.args[1] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK1};
-    s->gather_launch.args[2] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = n};
-    s->gather_launch.args[3] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK2};
+    iob_launch *sl = &s->scan_launch, *gl = &s->gather_launch;
+    if ((st = iob_launch_init(sl, "check.cu", "iob_check_scan", 4 * c->prop.multiProcessorCount,
+                              1, 1, 256, 0, err)) ||
+        (st = iob_launch_init(gl, "check.cu", "iob_check_gather", (n + 255) / 256, 1, 1, 256, 0,
+                              err)))
+        return st;
+    iob_launch_arg_buf(sl, IOB_BUF_WORK0);
+    sl->args[sl->nargs++] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = s->y_elems};
+    iob_launch_arg_buf(sl, IOB_BUF_WORK1);
+    iob_launch_arg_buf(gl, IOB_BUF_WORK0);
+    iob_launch_arg_buf(gl, IOB_BUF_WORK1);
+    gl->args[gl->nargs++] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = n};
+    iob_launch_arg_buf(gl, IOB_BUF_WORK2);
     iob_compile_info info;
     if ((st = iob_jit_kernel_pinned(&s->scan_launch, &s->scan_kernel, &info, err)) ||
         (st = iob_jit_kernel_pinned(&s->gather_launch, &s->gather_kernel, &info, err)))

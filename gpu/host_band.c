@@ -14,11 +14,12 @@ extern const iob_plan_builder iob_direct_plan_builder; /* gpu/host_direct.c */
 static iob_status transform_launch(const iob_band_algo *a, const iob_layer *L,
                                    const iob_band_geom *g, iob_launch *l, iob_error *err)
 {
-    memset(l, 0, sizeof *l);
     int im2col = a->kind == BM_IM2COL;
-    snprintf(l->file, sizeof l->file, "%s", im2col ? "im2col.cu" : "im2win.cu");
-    snprintf(l->entry, sizeof l->entry, "%s", im2col ? "im2col_band" : "im2win_window");
-    iob_status st = iob_plan_defines(L, NULL, l->defines, sizeof l->defines, err);
+    iob_status st = iob_launch_init(l, im2col ? "im2col.cu" : "im2win.cu",
+                                    im2col ? "im2col_band" : "im2win_window", g->blocks, 1, 1,
+                                    BM_THREADS, 4 * g->smem_floats, err);
+    if (st || (st = iob_plan_defines(L, NULL, l->defines, sizeof l->defines, err)))
+        return st;
     const struct {
         const char *name;
         long long v;
@@ -29,14 +30,8 @@ static iob_status transform_launch(const iob_band_algo *a, const iob_layer *L,
     };
     for (size_t i = 0; !st && i < sizeof bm / sizeof bm[0]; i++)
         st = iob_launch_define(l, bm[i].name, bm[i].v, err);
-    l->grid[0] = (uint32_t)g->blocks;
-    l->grid[1] = l->grid[2] = 1;
-    l->block[0] = BM_THREADS;
-    l->block[1] = l->block[2] = 1;
-    l->smem_bytes = 4 * g->smem_floats;
-    l->args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_INPUT};
-    l->args[1] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK2};
-    l->nargs = 2;
+    iob_launch_arg_buf(l, IOB_BUF_INPUT);
+    iob_launch_arg_buf(l, IOB_BUF_WORK2);
     return st;
 }
 

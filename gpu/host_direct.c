@@ -35,27 +35,6 @@ static iob_status add_defines(iob_launch *l, const iob_layer *L, const iob_confi
     return st;
 }
 
-static void set_launch(iob_launch *l, const char *entry, int64_t gx, int64_t gy, int64_t gz,
-                       int threads, int64_t smem)
-{
-    snprintf(l->file, sizeof l->file, "direct.cu");
-    snprintf(l->entry, sizeof l->entry, "%s", entry);
-    l->grid[0] = (uint32_t)gx;
-    l->grid[1] = (uint32_t)gy;
-    l->grid[2] = (uint32_t)gz;
-    l->block[0] = (uint32_t)threads;
-    l->block[1] = 1;
-    l->block[2] = 1;
-    l->smem_bytes = smem;
-}
-
-static void arg_buf(iob_launch *l, iob_buf b)
-{
-    l->args[l->nargs].kind = IOB_ARG_BUF;
-    l->args[l->nargs].buf = b;
-    l->nargs++;
-}
-
 static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
                         const iob_resources *res, iob_plan *plan, iob_error *err)
 {
@@ -68,27 +47,32 @@ static iob_status build(const iob_layer *L, const iob_config *cfg, const iob_mac
     plan->nprep = 1;
     iob_launch *pre = &plan->prep[0];
     int64_t fe = g.ws_filter_bytes / 4;
-    set_launch(pre, "direct_filter_crsk", (fe + rt - 1) / rt, 1, 1, (int)rt, 0);
-    arg_buf(pre, IOB_BUF_FILTER);
-    arg_buf(pre, IOB_BUF_WORK1);
+    if ((st = iob_launch_init(pre, "direct.cu", "direct_filter_crsk", (fe + rt - 1) / rt, 1, 1,
+                              (int)rt, 0, err)))
+        return st;
+    iob_launch_arg_buf(pre, IOB_BUF_FILTER);
+    iob_launch_arg_buf(pre, IOB_BUF_WORK1);
     if ((st = add_defines(pre, L, cfg, &g, res, err)))
         return st;
 
     plan->nlaunch = 1;
     iob_launch *main = &plan->launch[0];
-    set_launch(main, "direct_conv", g.grid[0], g.grid[1], g.grid[2], res->threads,
-               res->smem_bytes);
-    arg_buf(main, IOB_BUF_INPUT);
-    arg_buf(main, IOB_BUF_WORK1);
-    arg_buf(main, cfg->split_c > 1 ? IOB_BUF_WORK0 : IOB_BUF_OUTPUT);
+    if ((st = iob_launch_init(main, "direct.cu", "direct_conv", g.grid[0], g.grid[1], g.grid[2],
+                              res->threads, res->smem_bytes, err)))
+        return st;
+    iob_launch_arg_buf(main, IOB_BUF_INPUT);
+    iob_launch_arg_buf(main, IOB_BUF_WORK1);
+    iob_launch_arg_buf(main, cfg->split_c > 1 ? IOB_BUF_WORK0 : IOB_BUF_OUTPUT);
     if ((st = add_defines(main, L, cfg, &g, res, err)))
         return st;
     if (cfg->split_c > 1) {
         plan->nlaunch = 2;
         iob_launch *red = &plan->launch[1];
-        set_launch(red, "direct_split_reduce", (g.elems_out + rt - 1) / rt, 1, 1, (int)rt, 0);
-        arg_buf(red, IOB_BUF_WORK0);
-        arg_buf(red, IOB_BUF_OUTPUT);
+        if ((st = iob_launch_init(red, "direct.cu", "direct_split_reduce",
+                                  (g.elems_out + rt - 1) / rt, 1, 1, (int)rt, 0, err)))
+            return st;
+        iob_launch_arg_buf(red, IOB_BUF_WORK0);
+        iob_launch_arg_buf(red, IOB_BUF_OUTPUT);
         if ((st = add_defines(red, L, cfg, &g, res, err)))
             return st;
     }

@@ -46,22 +46,17 @@ iob_status iob_im2col_gemm_shape(const iob_layer *L, int64_t max_col_bytes, iob_
 iob_status iob_im2col_gather_launch(const iob_layer *L, int64_t n0, int64_t nimg, int sm_count,
                                     iob_launch *l, iob_error *err)
 {
-    memset(l, 0, sizeof *l);
-    strcpy(l->file, "im2col_gather.cu");
-    strcpy(l->entry, "iob_im2col_gather");
-    iob_status st = iob_plan_defines(L, NULL, l->defines, sizeof l->defines, err);
-    if (st)
-        return st;
     int64_t total = nimg * L->groups * (L->c / L->groups) * L->r * L->s * L->p * L->q;
     int64_t blocks = (total + GATHER_THREADS - 1) / GATHER_THREADS;
     int64_t cap = 8 * (int64_t)(sm_count > 0 ? sm_count : 1);
-    l->grid[0] = (uint32_t)(blocks < cap ? (blocks > 0 ? blocks : 1) : cap);
-    l->grid[1] = l->grid[2] = 1;
-    l->block[0] = GATHER_THREADS;
-    l->block[1] = l->block[2] = 1;
+    iob_status st = iob_launch_init(l, "im2col_gather.cu", "iob_im2col_gather",
+                                    blocks < cap ? (blocks > 0 ? blocks : 1) : cap, 1, 1,
+                                    GATHER_THREADS, 0, err);
+    if (st || (st = iob_plan_defines(L, NULL, l->defines, sizeof l->defines, err)))
+        return st;
+    iob_launch_arg_buf(l, IOB_BUF_INPUT);
+    iob_launch_arg_buf(l, IOB_BUF_WORK0);
     l->nargs = 4;
-    l->args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_INPUT};
-    l->args[1] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_WORK0};
     l->args[2] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = n0};
     l->args[3] = (iob_kernel_arg){.kind = IOB_ARG_I64, .i64 = nimg};
     return IOB_OK;

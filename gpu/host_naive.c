@@ -10,25 +10,18 @@ iob_status iob_plan_naive(const iob_layer *L, iob_plan *plan, iob_error *err)
 {
     memset(plan, 0, sizeof *plan);
     iob_launch *l = &plan->launch[0];
-    strcpy(l->file, "naive.cu");
-    strcpy(l->entry, "iob_conv_naive");
-    iob_status st = iob_plan_defines(L, NULL, l->defines, sizeof l->defines, err);
-    if (st)
-        return st;
     int64_t outputs = L->n * L->k * L->p * L->q;
     int64_t blocks = (outputs + NAIVE_THREADS - 1) / NAIVE_THREADS;
     if (blocks > 2147483647LL)
         return iob_error_set(err, IOB_ERANGE, "naive kernel: %lld outputs need more than 2^31-1 "
                              "blocks", (long long)outputs);
-    l->grid[0] = (uint32_t)blocks;
-    l->grid[1] = l->grid[2] = 1;
-    l->block[0] = NAIVE_THREADS;
-    l->block[1] = l->block[2] = 1;
-    l->smem_bytes = 0;
-    l->nargs = 3;
-    l->args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_INPUT};
-    l->args[1] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_FILTER};
-    l->args[2] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = IOB_BUF_OUTPUT};
+    iob_status st = iob_launch_init(l, "naive.cu", "iob_conv_naive", blocks, 1, 1, NAIVE_THREADS,
+                                    0, err);
+    if (st || (st = iob_plan_defines(L, NULL, l->defines, sizeof l->defines, err)))
+        return st;
+    iob_launch_arg_buf(l, IOB_BUF_INPUT);
+    iob_launch_arg_buf(l, IOB_BUF_FILTER);
+    iob_launch_arg_buf(l, IOB_BUF_OUTPUT);
     plan->nlaunch = 1;
     /* a recursive FP32 sum of T <= 4608 taps (the largest C/G*R*S of bench/layers) is within
      * gamma_T ~ T u = 2.7e-4 in the worst case and ~sqrt(T) u = 4e-6 typically (host_ref.h);

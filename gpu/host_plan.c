@@ -23,6 +23,33 @@ static const iob_plan_builder *const builders[] = {
     NULL,
 };
 
+iob_status iob_launch_init(iob_launch *l, const char *file, const char *entry, int64_t gx,
+                           int64_t gy, int64_t gz, int threads, int64_t smem_bytes,
+                           iob_error *err)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = IOB_LAUNCH_KERNEL;
+    snprintf(l->file, sizeof l->file, "%s", file);
+    snprintf(l->entry, sizeof l->entry, "%s", entry);
+    if (gx < 1 || gy < 1 || gz < 1 || gx > 2147483647 || gy > 65535 || gz > 65535)
+        return iob_error_set(err, IOB_EINFEASIBLE, "%s: a grid of %lld x %lld x %lld blocks is "
+                             "outside CUDA's limits", entry, (long long)gx, (long long)gy,
+                             (long long)gz);
+    l->grid[0] = (uint32_t)gx;
+    l->grid[1] = (uint32_t)gy;
+    l->grid[2] = (uint32_t)gz;
+    l->block[0] = (uint32_t)threads;
+    l->block[1] = l->block[2] = 1;
+    l->smem_bytes = smem_bytes;
+    return IOB_OK;
+}
+
+void iob_launch_arg_buf(iob_launch *l, iob_buf b)
+{
+    if (l->nargs < IOB_PLAN_ARGS_MAX)
+        l->args[l->nargs++] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = b};
+}
+
 iob_status iob_launch_define(iob_launch *l, const char *name, long long value, iob_error *err)
 {
     size_t used = strlen(l->defines);

@@ -24,22 +24,14 @@
 static iob_status kernel_launch(iob_launch *l, const char *entry, const char *defines,
                                 int64_t items, iob_buf in, iob_buf out, iob_error *err)
 {
-    int64_t blocks = (items + IOB_WNF_THREADS - 1) / IOB_WNF_THREADS;
-    if (blocks > 2147483647)
-        return iob_error_set(err, IOB_EINFEASIBLE, "%s: %lld blocks exceed the grid limit", entry,
-                             (long long)blocks);
-    memset(l, 0, sizeof *l);
-    l->kind = IOB_LAUNCH_KERNEL;
-    snprintf(l->file, sizeof l->file, "wino_nonfused.cu");
-    snprintf(l->entry, sizeof l->entry, "%s", entry);
-    memcpy(l->defines, defines, strlen(defines) + 1);
-    l->grid[0] = (uint32_t)blocks;
-    l->grid[1] = l->grid[2] = 1;
-    l->block[0] = IOB_WNF_THREADS;
-    l->block[1] = l->block[2] = 1;
-    l->nargs = 2;
-    l->args[0] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = in};
-    l->args[1] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = out};
+    iob_status st = iob_launch_init(l, "wino_nonfused.cu", entry,
+                                    (items + IOB_WNF_THREADS - 1) / IOB_WNF_THREADS, 1, 1,
+                                    IOB_WNF_THREADS, 0, err);
+    if (st)
+        return st;
+    memcpy(l->defines, defines, strlen(defines) + 1); /* from a launch's defines: it fits */
+    iob_launch_arg_buf(l, in);
+    iob_launch_arg_buf(l, out);
     return IOB_OK;
 }
 

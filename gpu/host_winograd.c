@@ -192,31 +192,19 @@ static iob_status common_defines(const iob_layer *L, const iob_config *c, const 
     return iob_wino_transform_defines(l, g->m, err);
 }
 
+/* A launch of winograd.cu with the plan's common macros */
 static iob_status launch_init(iob_launch *l, const char *entry, const char *defines,
                               uint64_t grid_x, uint32_t grid_y, uint32_t grid_z, int threads,
                               int64_t smem, iob_error *err)
 {
-    if (grid_x > 2147483647ull)
-        return iob_error_set(err, IOB_EINFEASIBLE, "%s: %llu blocks exceed the grid limit", entry,
-                             (unsigned long long)grid_x);
-    memset(l, 0, sizeof *l);
-    snprintf(l->file, sizeof l->file, "winograd.cu");
-    snprintf(l->entry, sizeof l->entry, "%s", entry);
+    iob_status st = iob_launch_init(l, "winograd.cu", entry, (int64_t)grid_x, grid_y, grid_z,
+                                    threads, smem, err);
+    if (st)
+        return st;
     if (strlen(defines) >= sizeof l->defines)
         return iob_error_set(err, IOB_ERANGE, "kernel macros of %s do not fit", entry);
     memcpy(l->defines, defines, strlen(defines) + 1);
-    l->grid[0] = (uint32_t)grid_x;
-    l->grid[1] = grid_y;
-    l->grid[2] = grid_z;
-    l->block[0] = (uint32_t)threads;
-    l->block[1] = l->block[2] = 1;
-    l->smem_bytes = smem;
     return IOB_OK;
-}
-
-static void add_buf(iob_launch *l, iob_buf b)
-{
-    l->args[l->nargs++] = (iob_kernel_arg){.kind = IOB_ARG_BUF, .buf = b};
 }
 
 static iob_status build(const iob_layer *L, const iob_config *c, const iob_machine *m,
@@ -242,25 +230,25 @@ static iob_status build(const iob_layer *L, const iob_config *c, const iob_machi
                           (u_threads + IOB_WINO_AUX_THREADS - 1) / IOB_WINO_AUX_THREADS, 1, 1,
                           IOB_WINO_AUX_THREADS, 0, err)))
         return st;
-    add_buf(&plan->prep[0], IOB_BUF_FILTER);
-    add_buf(&plan->prep[0], IOB_BUF_WORK0);
+    iob_launch_arg_buf(&plan->prep[0], IOB_BUF_FILTER);
+    iob_launch_arg_buf(&plan->prep[0], IOB_BUF_WORK0);
 
     plan->nlaunch = 1;
     iob_launch *f = &plan->launch[0];
     if ((st = launch_init(f, "iob_winograd_fused", defs, g.grid[0], g.grid[1], g.grid[2],
                           g.threads, g.smem_bytes, err)))
         return st;
-    add_buf(f, IOB_BUF_INPUT);
-    add_buf(f, IOB_BUF_WORK0);
-    add_buf(f, c->split_c > 1 ? IOB_BUF_WORK1 : IOB_BUF_OUTPUT);
+    iob_launch_arg_buf(f, IOB_BUF_INPUT);
+    iob_launch_arg_buf(f, IOB_BUF_WORK0);
+    iob_launch_arg_buf(f, c->split_c > 1 ? IOB_BUF_WORK1 : IOB_BUF_OUTPUT);
     if (c->split_c > 1) {
         plan->nlaunch = 2;
         iob_launch *s = &plan->launch[1];
         if ((st = launch_init(s, "iob_winograd_sum", defs, (uint64_t)g.sum_blocks, 1, 1,
                               IOB_WINO_AUX_THREADS, 0, err)))
             return st;
-        add_buf(s, IOB_BUF_WORK1);
-        add_buf(s, IOB_BUF_OUTPUT);
+        iob_launch_arg_buf(s, IOB_BUF_WORK1);
+        iob_launch_arg_buf(s, IOB_BUF_OUTPUT);
     }
     plan->tolerance = g.m == 2 ? WINO_TOL_F2 : WINO_TOL_F4;
     return IOB_OK;

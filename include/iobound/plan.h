@@ -98,6 +98,16 @@ int iob_plan_has_builder(iob_algo algo);
 iob_status iob_plan_defines(const iob_layer *layer, const iob_config *cfg, char *buf,
                             size_t size, iob_error *err);
 
+/* Sets a kernel launch (clearing the rest of *l): the source file and entry, the grid (gx, gy,
+ * gz), the threads per block and the dynamic shared memory. IOB_EINFEASIBLE when the grid passes
+ * CUDA's limits (2^31-1 blocks along x, 65535 along y and z). */
+iob_status iob_launch_init(iob_launch *l, const char *file, const char *entry, int64_t gx,
+                           int64_t gy, int64_t gz, int threads, int64_t smem_bytes,
+                           iob_error *err);
+
+/* Appends a buffer argument (the kernel's next parameter). */
+void iob_launch_arg_buf(iob_launch *l, iob_buf b);
+
 /* Appends " -DNAME=VALUE" to a launch's defines; IOB_ERANGE if it does not fit. */
 iob_status iob_launch_define(iob_launch *l, const char *name, long long value, iob_error *err);
 
