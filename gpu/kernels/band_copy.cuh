@@ -15,26 +15,7 @@
 #ifndef IOB_BAND_COPY_CUH
 #define IOB_BAND_COPY_CUH
 
-#ifndef IOB_CUDA_EMU
-#define IOB_KERNEL extern "C" __global__
-#define IOB_DEV static __device__ __forceinline__
-#define IOB_STATIC_ASSERT(c, msg) static_assert(c, msg)
-#define IOB_DYN_SMEM(name)                                                                       \
-    extern __shared__ float4 iob_smem4_[];                                                        \
-    float *name = (float *)iob_smem4_
-#define IOB_RESTRICT __restrict__
-/* 16 bytes through L2 only (.cg: no L1 allocation, each warp instruction's sectors reach the L2) */
-IOB_DEV void cp_async16(float *dst, const float *src)
-{
-    unsigned s = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(src) : "memory");
-}
-#define CP_ASYNC_COMMIT() asm volatile("cp.async.commit_group;\n" ::: "memory")
-#define CP_ASYNC_WAIT(n) asm volatile("cp.async.wait_group %0;\n" ::"n"(n) : "memory")
-#define SLD(p) (*(p))
-#define LDG(p) (*(p))
-#define STG(p, v) (*(p) = (v))
-#endif /* IOB_CUDA_EMU: tests/cuda_emu.h defines the same names for a CPU run */
+#include "kernel_prelude.cuh"
 
 #include "band_map.cuh"
 

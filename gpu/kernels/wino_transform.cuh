@@ -1,5 +1,5 @@
 /* wino_transform.cuh - what the two Winograd kernel files share (gpu/kernels/winograd.cu, fused;
- * wino_nonfused.cu, transforms around a batched GEMM): the CUDA-or-emulation prelude, the
+ * wino_nonfused.cu, transforms around a batched GEMM): the prelude (kernel_prelude.cuh), the
  * transform matrices as lists (one macro per entry: WBT0.., WAT0.., WG0..) and the paired term
  * rule (wino_apply_bt / wino_apply_at), whose decisions arrive as integer macros from
  * gpu/host_winograd.c (iob_wino_transform_defines). Needs WINO_M (2 or 4).
@@ -7,55 +7,7 @@
 #ifndef IOB_WINO_TRANSFORM_CUH
 #define IOB_WINO_TRANSFORM_CUH
 
-#ifndef IOB_CUDA_EMU
-#define IOB_KERNEL extern "C" __global__
-#define IOB_DEV static __device__ __forceinline__
-#define IOB_STATIC_ASSERT(c, msg) static_assert(c, msg)
-#define IOB_DYN_SMEM(name)                                                                       \
-    extern __shared__ float4 iob_smem4_[];                                                        \
-    float *name = (float *)iob_smem4_
-#define IOB_RESTRICT __restrict__
-
-/* cp.async: 4 bytes through L1 (.ca) with zero fill when src_bytes = 0 (no global read), and
- * 16 bytes bypassing L1 (.cg). Groups as in PTX ISA 9.7.9.25. */
-IOB_DEV void cp_async4(float *dst, const float *src, int src_bytes)
-{
-    unsigned s = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(s), "l"(src),
-                 "r"(src_bytes)
-                 : "memory");
-}
-IOB_DEV void cp_async16(float *dst, const float *src)
-{
-    unsigned s = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(src) : "memory");
-}
-#define CP_ASYNC_COMMIT() asm volatile("cp.async.commit_group;\n" ::: "memory")
-#define CP_ASYNC_WAIT(n) asm volatile("cp.async.wait_group %0;\n" ::"n"(n) : "memory")
-#define FMUL(a, b) __fmul_rn(a, b)
-#define FADD(a, b) __fadd_rn(a, b)
-#define FSUB(a, b) __fsub_rn(a, b)
-#define FFMA(a, b, c) __fmaf_rn(a, b, c)
-#define DMUL(a, b) __dmul_rn(a, b)
-#define DADD(a, b) __dadd_rn(a, b)
-#define LDS4(dst, p)                                                                              \
-    do {                                                                                          \
-        float4 t4_ = *(const float4 *)(p);                                                        \
-        (dst)[0] = t4_.x; (dst)[1] = t4_.y; (dst)[2] = t4_.z; (dst)[3] = t4_.w;                   \
-    } while (0)
-#define LDS2(dst, p)                                                                              \
-    do {                                                                                          \
-        float2 t2_ = *(const float2 *)(p);                                                        \
-        (dst)[0] = t2_.x; (dst)[1] = t2_.y;                                                       \
-    } while (0)
-#define STS4(p, s)                                                                                \
-    (*(float4 *)(p) = make_float4((s)[0], (s)[1], (s)[2], (s)[3]))
-#define STS2(p, s) (*(float2 *)(p) = make_float2((s)[0], (s)[1]))
-#define SLD(p) (*(p))
-#define SST(p, v) (*(p) = (v))
-#define LDG(p) (*(p))
-#define STG(p, v) (*(p) = (v))
-#endif /* IOB_CUDA_EMU: tests/cuda_emu.h defines the same names for a CPU run */
+#include "kernel_prelude.cuh"
 
 #define ALPHA (WINO_M + 2)
 #define A2 (ALPHA * ALPHA)
