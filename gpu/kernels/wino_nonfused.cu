@@ -68,6 +68,40 @@ IOB_KERNEL void __launch_bounds__(NF_THREADS)
         STG(U + (long long)i * LAYER_K * LAYER_C + e, u[i]);
 }
 
+/* tile t: its image n, tile row tp and tile column tq (the column fastest) */
+IOB_DEV long long nf_tile(long long t, int *tp, int *tq)
+{
+    *tq = (int)(t % NF_TQ);
+    *tp = (int)(t / NF_TQ % NF_TP);
+    return t / (NF_TP * NF_TQ);
+}
+
+/* out[r * rows + s] = (X x X^T)[r][s] for an alpha x alpha tile x held in registers, X = B^T
+ * (bt = 1, rows = alpha) or A^T (bt = 0, rows = m): X applied to every column, then to every
+ * row of the result, by the paired term rule */
+IOB_DEV void nf_2d(int bt, const float *x, float *out)
+{
+    float tmp[A2];
+#pragma unroll
+    for (int j = 0; j < ALPHA; j++) {
+        float col[ALPHA];
+#pragma unroll
+        for (int i = 0; i < ALPHA; i++)
+            col[i] = x[i * ALPHA + j];
+        if (bt)
+            wino_apply_bt(col, tmp + j, ALPHA);
+        else
+            wino_apply_at(col, tmp + j, ALPHA);
+    }
+#pragma unroll
+    for (int a = 0; a < (bt ? ALPHA : WINO_M); a++) {
+        if (bt)
+            wino_apply_bt(tmp + a * ALPHA, out + a * ALPHA, 1);
+        else
+            wino_apply_at(tmp + a * ALPHA, out + a * WINO_M, 1);
+    }
+}
+
 IOB_KERNEL void __launch_bounds__(NF_THREADS)
     wnf_input(const float *IOB_RESTRICT in, float *IOB_RESTRICT V)
 {
@@ -75,11 +109,11 @@ IOB_KERNEL void __launch_bounds__(NF_THREADS)
     if (e < 0)
         return;
     const long long t = e % NF_T, c = e / NF_T;
-    const long long n = t / (NF_TP * NF_TQ);
-    const int tq = (int)(t % NF_TQ), tp = (int)(t / NF_TQ % NF_TP);
+    int tp, tq;
+    const long long n = nf_tile(t, &tp, &tq);
     const int h0 = tp * WINO_M - LAYER_PAD_TOP, w0 = tq * WINO_M - LAYER_PAD_LEFT;
     const float *x = in + (n * LAYER_C + c) * LAYER_H * LAYER_W;
-    float d[A2];
+    float d[A2], v[A2];
 #pragma unroll
     for (int i = 0; i < ALPHA; i++)
 #pragma unroll
@@ -88,24 +122,10 @@ IOB_KERNEL void __launch_bounds__(NF_THREADS)
             d[i * ALPHA + j] =
                 h >= 0 && h < LAYER_H && w >= 0 && w < LAYER_W ? LDG(x + h * LAYER_W + w) : 0.0f;
         }
-    /* tmp = B^T d column by column, then each row of tmp times B */
-    float tmp[A2];
+    nf_2d(1, d, v);
 #pragma unroll
-    for (int j = 0; j < ALPHA; j++) {
-        float col[ALPHA];
-#pragma unroll
-        for (int i = 0; i < ALPHA; i++)
-            col[i] = d[i * ALPHA + j];
-        wino_apply_bt(col, tmp + j, ALPHA);
-    }
-#pragma unroll
-    for (int a = 0; a < ALPHA; a++) {
-        float v[ALPHA];
-        wino_apply_bt(tmp + a * ALPHA, v, 1);
-#pragma unroll
-        for (int b = 0; b < ALPHA; b++)
-            STG(V + ((long long)(a * ALPHA + b) * LAYER_C + c) * NF_T + t, v[b]);
-    }
+    for (int xi = 0; xi < A2; xi++)
+        STG(V + ((long long)xi * LAYER_C + c) * NF_T + t, v[xi]);
 }
 
 IOB_KERNEL void __launch_bounds__(NF_THREADS)
@@ -115,22 +135,17 @@ IOB_KERNEL void __launch_bounds__(NF_THREADS)
     if (e < 0)
         return;
     const long long t = e % NF_T, k = e / NF_T;
-    const long long n = t / (NF_TP * NF_TQ);
-    const int tq = (int)(t % NF_TQ), tp = (int)(t / NF_TQ % NF_TP);
-    float tmp[WINO_M * ALPHA];
+    int tp, tq;
+    const long long n = nf_tile(t, &tp, &tq);
+    float mm[A2], yy[WINO_M * WINO_M];
 #pragma unroll
-    for (int j = 0; j < ALPHA; j++) {
-        float col[ALPHA];
-#pragma unroll
-        for (int i = 0; i < ALPHA; i++)
-            col[i] = LDG(M + ((long long)(i * ALPHA + j) * LAYER_K + k) * NF_T + t);
-        wino_apply_at(col, tmp + j, ALPHA);
-    }
+    for (int xi = 0; xi < A2; xi++)
+        mm[xi] = LDG(M + ((long long)xi * LAYER_K + k) * NF_T + t);
+    nf_2d(0, mm, yy);
     float *out = y + (n * LAYER_K + k) * LAYER_P * LAYER_Q;
 #pragma unroll
     for (int a = 0; a < WINO_M; a++) {
-        float v[ALPHA];
-        wino_apply_at(tmp + a * ALPHA, v, 1);
+        const float *v = yy + a * WINO_M;
         const int p = tp * WINO_M + a;
 #if NF_VEC_STORE
         /* the row's m outputs as one float4 / float2, one bounds test a row. NVVM (CUDA 13.0)
