@@ -172,7 +172,7 @@ iob_status iob_bound_layer(const iob_layer *L, iob_algo algo, const iob_bound_op
     }
     case IOB_ALGO_WINOGRAD_NONFUSED: /* the kernels' run: stored, U made beforehand; m = 2, 4 */
         for (int m = 2; m <= 4 && *count < max_out; m += 2) {
-            if ((st = iob_bound_winograd(L, m, 2, opts, &out[*count], err)))
+            if ((st = iob_bound_winograd(L, m, IOB_WINO_U_PREPARED, opts, &out[*count], err)))
                 return st;
             out[(*count)++].algo = IOB_ALGO_WINOGRAD_NONFUSED;
             if (!out[*count - 1].applicable)

@@ -226,11 +226,11 @@ iob_status iob_bound_winograd(const iob_layer *L, int m, int fused, const iob_bo
     iob_status st = iob_bound_opts_check(opts, err);
     if (st)
         return st;
-    /* fused = 2: stored, with U made once per layer beforehand (a prep the run does not
+    /* IOB_WINO_U_PREPARED: stored, with U made once per layer beforehand (a prep the run does not
      * include: the non-fused kernels' plan) */
-    int prepared = fused == 2;
+    int prepared = fused == IOB_WINO_U_PREPARED;
     if (prepared)
-        fused = 0;
+        fused = IOB_WINO_STORED;
     char variant[48];
     snprintf(variant, sizeof variant, "F(%dx%d,%lldx%lld) %s", m, m, (long long)L->r,
              (long long)L->s, fused ? "fused" : prepared ? "stored, U prepared" : "stored");

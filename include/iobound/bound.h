@@ -94,10 +94,15 @@ iob_status iob_bound_layer(const iob_layer *layer, iob_algo algo, const iob_boun
 /* Per-algorithm entry points (model/direct.c, winograd.c, im2col.c, im2win.c, gemm.c). */
 iob_status iob_bound_direct(const iob_layer *layer, const iob_bound_opts *opts, iob_bound *out,
                             iob_error *err);
-/* m in {2, 4, 6}; fused = 1: input and output transforms inside the kernel, the transformed
- * filter U read from memory; fused = 0: V, U and M stored in memory between sub-computations;
- * fused = 2: stored, with U made beforehand (once per layer, not counted: variant "stored, U
- * prepared", the bound of the non-fused kernels' run). */
+/* How a Winograd computation keeps its tensors (iob_bound_winograd's `fused`). */
+enum {
+    IOB_WINO_STORED = 0,     /* V, U and M stored in memory between sub-computations */
+    IOB_WINO_FUSED = 1,      /* transforms inside the kernel, the transformed filter U read */
+    IOB_WINO_U_PREPARED = 2  /* stored, with U made beforehand (once per layer, not counted:
+                                variant "stored, U prepared", the non-fused kernels' run) */
+};
+
+/* m in {2, 4, 6}; fused one of IOB_WINO_STORED, IOB_WINO_FUSED, IOB_WINO_U_PREPARED. */
 iob_status iob_bound_winograd(const iob_layer *layer, int m, int fused,
                               const iob_bound_opts *opts, iob_bound *out, iob_error *err);
 iob_status iob_bound_im2col(const iob_layer *layer, const iob_bound_opts *opts, iob_bound *out,
