@@ -32,6 +32,7 @@
 #include "model/band_model.h"
 #include "tests/direct_emu.h"
 #include "tests/emu_build.h"
+#include "tests/emu_keys.h"
 
 static int nlib;
 
@@ -94,54 +95,6 @@ static void run2(void *lib, const iob_launch *l, const float *in, float *out, in
     counts_get(counts);
 }
 
-/* (block, stage, write, sector) of an access, sortable */
-typedef struct acc_key {
-    uint64_t block, stage, write, sector;
-} acc_key;
-
-static int key_cmp(const void *a, const void *b)
-{
-    const uint64_t *x = a, *y = b;
-    for (int i = 0; i < 4; i++)
-        if (x[i] != y[i])
-            return x[i] < y[i] ? -1 : 1;
-    return 0;
-}
-
-typedef struct key_vec {
-    acc_key *v;
-    size_t n, cap;
-    int64_t block;
-} key_vec;
-
-static void key_push(key_vec *kv, acc_key k)
-{
-    if (kv->n == kv->cap) {
-        kv->cap = kv->cap ? 2 * kv->cap : 4096;
-        kv->v = realloc(kv->v, kv->cap * sizeof *kv->v);
-        assert_non_null(kv->v);
-    }
-    kv->v[kv->n++] = k;
-}
-
-static size_t key_unique(key_vec *kv)
-{
-    qsort(kv->v, kv->n, sizeof *kv->v, key_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < kv->n; i++)
-        if (!u || key_cmp(&kv->v[u - 1], &kv->v[i]))
-            kv->v[u++] = kv->v[i];
-    return u;
-}
-
-static int trace_emit(void *ctx, const iob_access *a, size_t n)
-{
-    key_vec *kv = ctx;
-    for (size_t i = 0; i < n; i++)
-        key_push(kv, (acc_key){(uint64_t)kv->block, a[i].stage, a[i].write, a[i].addr});
-    return 0;
-}
-
 /* The transform kernel's logged accesses (as sectors of the trace's address space) against the
  * trace's first kernel, both as sets per (block, stage, read/write). */
 static void compare_with_trace(void *lib, const iob_trace *tr, const float *in, int64_t in_bytes,
@@ -164,7 +117,7 @@ static void compare_with_trace(void *lib, const iob_trace *tr, const float *in, 
             addr = tr->layout.work[2] + (uint64_t)(a - (const char *)ws);
         else
             fail_msg("%s: the transform accessed %p outside the input and the workspace", what, a);
-        key_push(&emu, (acc_key){log[i].block, log[i].stage, (uint64_t)log[i].write,
+        key_push(&emu, (acc_key){0, log[i].block, log[i].stage, (uint64_t)log[i].write,
                                  addr & ~31ull});
     }
     log_clear();

@@ -28,61 +28,12 @@
 #include "iobound/plan.h"
 #include "iobound/trace.h"
 #include "tests/emu_build.h"
+#include "tests/emu_keys.h"
 #include "tests/winograd_ref.h"
 
 typedef void (*counts_get_fn)(emu_counts *);
 typedef void (*log_start_fn)(int);
 typedef size_t (*log_get_fn)(const emu_access **);
-
-/* One access in a comparable form: (launch, block, stage, write, sector address) */
-typedef struct acc_key {
-    uint64_t launch, block, stage, write, sector;
-} acc_key;
-
-typedef struct key_vec {
-    acc_key *v;
-    size_t n, cap;
-    int launch;
-    int64_t block;
-} key_vec;
-
-static void key_push(key_vec *kv, acc_key k)
-{
-    if (kv->n == kv->cap) {
-        kv->cap = kv->cap ? 2 * kv->cap : 4096;
-        kv->v = realloc(kv->v, kv->cap * sizeof *kv->v);
-        assert_non_null(kv->v);
-    }
-    kv->v[kv->n++] = k;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-    const uint64_t *x = a, *y = b;
-    for (int i = 0; i < 5; i++)
-        if (x[i] != y[i])
-            return x[i] < y[i] ? -1 : 1;
-    return 0;
-}
-
-static size_t key_unique(key_vec *kv)
-{
-    qsort(kv->v, kv->n, sizeof *kv->v, key_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < kv->n; i++)
-        if (!u || key_cmp(&kv->v[u - 1], &kv->v[i]))
-            kv->v[u++] = kv->v[i];
-    return u;
-}
-
-static int trace_emit(void *ctx, const iob_access *a, size_t n)
-{
-    key_vec *kv = ctx;
-    for (size_t i = 0; i < n; i++)
-        key_push(kv, (acc_key){(uint64_t)kv->launch, (uint64_t)kv->block, a[i].stage,
-                               a[i].write, a[i].addr});
-    return 0;
-}
 
 /* The emulated kernel's logged accesses against the trace of the same config. */
 static void compare_with_trace(const iob_layer *L, const iob_config *cfg, const iob_machine *m,
