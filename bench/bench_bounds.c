@@ -150,9 +150,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("iob_bound_layer, all 5 algorithms per layer, machine %s (S = %.0f words, P = %d), "
+    printf("iob_bound_layer, all %d algorithms per layer, machine %s (S = %.0f words, P = %d), "
            "best of %d, batch 1 for the networks\n\n",
-           m.name, opts.s_words, opts.processors, runs);
+           IOB_ALGO_COUNT, m.name, opts.s_words, opts.processors, runs);
     printf("%-26s %6s %7s %11s %13s %8s %7s\n", "workload", "layers", "calls", "serial ms",
            "omp ms", "speedup", "us/call");
     int status = 0;
@@ -222,7 +222,8 @@ int main(int argc, char **argv)
             top_s[pos] = t;
         }
     }
-    printf("\nslowest network layers, all 5 algorithms, serial, best of %d\n", runs);
+    printf("\nslowest network layers, all %d algorithms, serial, best of %d\n", IOB_ALGO_COUNT,
+           runs);
     for (int j = 0; j < ntop; j++) {
         const iob_layer *L = &w[all].list.items[top[j]];
         int net = 0; /* the network the layer came from: w[] lists them in order */

@@ -10,6 +10,9 @@ at most U(S + t) operations (the first U(t)); all segments but the last hold t l
     one processor:  Q >= t * ceil((ops - U(t)) / U(S + t))
     P processors:   Q >= t * (ops - P U(t)) / U(S + t)          (total over the processors)
 and the bound is the largest over t, then the larger of that and the compulsory traffic.
+Theorem 1b (every processor starts cold) adds, for the P-processor total, ops * inf_x psi(x)/x
+with psi(x) = max(s(x), max_t t (x - U(t)) / U(S + t)): a processor doing x operations loads its
+whole footprint, at least s(x), the least a + b + c with a b c >= x^2 / rho and the fans.
 U(X) = max F  s.t.  F^2 <= rho a b c  (Loomis-Whitney),  F <= fan_x x,  x <= cap_x,
                     a + b + c <= X,  F <= ops.
 For convolution rho = rho_h * rho_w, rho_axis = ceil(taps / (stride / gcd(dil, stride))), the
@@ -240,9 +243,56 @@ def gpu(pb, S, P):
     return max(0.0, f(t)), t
 
 
+def least_footprint(pb, x):
+    """s(x) = min a + b + c  s.t.  a*b*c >= x^2 / rho,  each variable >= x / fan (caps left out),
+    by the KKT cases: every variable at its lower bound or at the common level of the others."""
+    lo = [x / f if f > 0 else 0.0 for f in pb["fan"]]
+    need = x * x / pb["rho"]
+    best = math.inf
+    for mask in range(8):  # bit i set: variable i at its lower bound
+        fixed = [lo[i] for i in range(3) if mask >> i & 1]
+        nfree = 3 - len(fixed)
+        prod_fixed = math.prod(fixed) if fixed else 1.0
+        if nfree == 0:
+            if prod_fixed >= need * (1 - 1e-12):
+                best = min(best, sum(fixed))
+            continue
+        if prod_fixed <= 0:
+            continue
+        level = (need / prod_fixed) ** (1.0 / nfree)
+        if all(level >= lo[i] * (1 - 1e-12) for i in range(3) if not mask >> i & 1):
+            best = min(best, sum(fixed) + nfree * level)
+    return best
+
+
+def cold(pb, S):
+    """Theorem 1b: ops * inf over real x in [1, ops] of psi(x) / x, psi(x) = max(s(x),
+    max_t t (x - U(t)) / U(S + t)) for t = round(S 2^(j/2)), j = -8..8. psi(x) / x is the larger
+    of a non-increasing and a non-decreasing function of x, so it is unimodal: ternary search on
+    log x (the C engine bisects on the crossing instead)."""
+    ops = pb["ops"]
+    ts = [max(1, math.floor(S * 2 ** ((j - 8) / 2) + 0.5)) for j in range(17)]
+    terms = [(t / U(pb, S + t), U(pb, t)) for t in ts]
+
+    def rate(lx):
+        x = math.exp(lx)
+        g = max([0.0] + [a * (1 - u1 / x) for a, u1 in terms])
+        return max(least_footprint(pb, x) / x, g)
+
+    a, b = 0.0, math.log(ops)
+    for _ in range(300):
+        m1, m2 = a + (b - a) / 3, b - (b - a) / 3
+        if rate(m1) <= rate(m2):
+            b = m2
+        else:
+            a = m1
+    return ops * min(rate(a), rate(b), rate(0.0), rate(math.log(ops)))
+
+
 def bound(pb, S, P):
     one, t1 = one_processor(pb, S)
     g, tg = gpu(pb, S, P)
+    g = max(g, cold(pb, S))
     return {
         "reuse": one,
         "t": t1,
@@ -309,12 +359,10 @@ def main():
                      "and P = %d SMs unless the row says otherwise.\n\n"
                      "`tests/test_bound_hand.c` asserts the C engine (model/pebble.c) against "
                      "these: ops, rho and compulsory exactly, the P-SM values to a relative "
-                     "1e-6. The one-SM bound is asserted to 1e-6 in "
-                     "`tests/test_bound_known_issues.c` (issue 3a), which fails today where the "
-                     "reuse term wins: the engine maximises the step function t * ceil(...) "
-                     "numerically over real t, for a few segment counts near the smooth optimum, "
-                     "and lands below the exact maximum over integer t (or, at non-integer t, "
-                     "slightly above it, which the theorem does not allow).\n\n"
+                     "1e-6; the one-SM bound to 1e-6 in `tests/test_bound_regressions.c` "
+                     "(3a). The P-SM values are the larger of Theorem 1's P-processor line and "
+                     "Theorem 1b (every SM starts cold: docs/bounds.md), each computed here "
+                     "independently of the engine.\n\n"
                      % (S_WORDS, PROCS))
             fp.write("\n".join(lines) + "\n")
     return 0

@@ -8,7 +8,9 @@
  *     Q >= t * ceil((ops - U(t)) / U(S + t))  for one processor, and
  *     Q >= t * (ops - P U(t)) / U(S + t)      summed over P processors,
  * because every fresh chain start of an accumulator that a processor must hand on is paid by a
- * store (Lemma 4). With t = S this is Hong and Kung's Q >= S * (P(2S) - 1).
+ * store (Lemma 4). With t = S this is Hong and Kung's Q >= S * (P(2S) - 1). The P-processor
+ * value also takes Theorem 1b (iob_pebble_cold_bound): each processor starts cold and loads the
+ * whole footprint of its share of the work.
  *
  * U(X) (iob_pebble_max_ops) is the exact maximum of
  *     max F  s.t.  F^2 <= rho*a*b*c,  F <= fan_x * x,  x <= cap_x (x in a, b, c),
@@ -427,9 +429,88 @@ static void refine_k(search *s, double k, double t_guess, double hi)
     eval_keep(s, lo);
 }
 
+/* ---- every processor starts cold: the footprint term (docs/bounds.md, Theorem 1b) -------------
+ *
+ * A processor that performs x operations starting with an empty fast memory loads (or starts
+ * fresh) every element they touch, so L' >= s(x), the least footprint a + b + c of x operations
+ * under Loomis-Whitney and the fans (caps dropped: fewer constraints, a smaller s, still a bound):
+ *     s(x) = min a + b + c  s.t.  a b c >= x^2 / rho,  a >= x / fan_a, ...
+ * and, from its segments, L' >= t (x - U(t)) / U(S + t) for every t. With psi(x) the larger of the
+ * two, the P processors' total is sum psi(x_i) >= ops * inf_x psi(x) / x. s(x) / x never grows
+ * with x (a solution for x scaled by m >= 1 is feasible for m x) and the segment terms never
+ * shrink, so the infimum lies where they cross: bisection brackets it from below. */
+
+/* s(x): the water-filling minimum of a + b + c with a product floor and lower bounds. */
+static double min_footprint(const iob_pebble *pb, double x)
+{
+    double l[3], prod = x * x / pb->rho;
+    for (int v = 0; v < 3; v++)
+        l[v] = lo_of(pb, v, x);
+    for (int i = 0; i < 2; i++) /* sort descending */
+        for (int j = 0; j < 2 - i; j++)
+            if (l[j] < l[j + 1]) {
+                double t = l[j];
+                l[j] = l[j + 1];
+                l[j + 1] = t;
+            }
+    double lam = cbrt(prod);
+    if (lam >= l[0])
+        return 3 * lam;
+    lam = sqrt(prod / l[0]);
+    if (lam >= l[1])
+        return l[0] + 2 * lam;
+    double last = prod / (l[0] * l[1]);
+    return l[0] + l[1] + (last > l[2] ? last : l[2]);
+}
+
+#define COLD_NT 17 /* t = S 2^(j/2), j = -8..8 */
+
+double iob_pebble_cold_bound(const iob_pebble *pb, double S)
+{
+    if (pb->ops <= 0 || S <= 0)
+        return 0;
+    double a[COLD_NT], u1[COLD_NT];
+    for (int j = 0; j < COLD_NT; j++) {
+        double t = whole(S * pow(2, 0.5 * (j - 8)));
+        double U = iob_pebble_max_ops(pb, S + t);
+        a[j] = U > 0 ? t / U : 0;
+        u1[j] = iob_pebble_max_ops(pb, t);
+    }
+    /* the rates at x: f = s(x)/x (never grows), g = best segment rate (never shrinks) */
+#define COLD_F(x) (min_footprint(pb, (x)) * (1 - 1e-12) / (x))
+    double ops = pb->ops, xl = 1, xr = ops;
+    double g_ops = 0, g_one = 0;
+    for (int j = 0; j < COLD_NT; j++) {
+        g_ops = fmax(g_ops, a[j] * (1 - u1[j] / ops));
+        g_one = fmax(g_one, a[j] * (1 - u1[j]));
+    }
+    double f_ops = COLD_F(ops);
+    if (f_ops >= g_ops) /* the footprint rate wins everywhere up to ops */
+        return f_ops * ops - pb->unpaid;
+    if (COLD_F(1.0) <= g_one)
+        return fmax(0, g_one * ops - pb->unpaid);
+    /* invariant: f(xl) >= g(xl), f(xr) < g(xr); then inf >= max(f(xr), g(xl)) */
+    double gl = g_one, fr = f_ops;
+    for (int it = 0; it < 200 && xr > xl * (1 + 1e-12); it++) {
+        double xm = sqrt(xl * xr), g = 0;
+        for (int j = 0; j < COLD_NT; j++)
+            g = fmax(g, a[j] * (1 - u1[j] / xm));
+        double f = COLD_F(xm);
+        if (f >= g) {
+            xl = xm;
+            gl = g;
+        } else {
+            xr = xm;
+            fr = f;
+        }
+    }
+#undef COLD_F
+    return fmax(0, fmax(fr, gl) * ops - pb->unpaid);
+}
+
 iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
 {
-    iob_pebble_result r = {0, 0, 0, 0};
+    iob_pebble_result r = {0, 0, 0, 0, 0};
     if (pb->ops <= 0 || S <= 0)
         return r;
     if (P < 1)
@@ -451,5 +532,8 @@ iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
     if (2 * fmax(r.one, e1.one_smooth) > pb->floor)
         for (double k = kmax <= 4 ? 1 : kmax - 1; k <= kmax + 1; k++)
             refine_k(&o, k, t1, 256 * S);
+    r.gpu_cold = iob_pebble_cold_bound(pb, S);
+    if (r.gpu_cold > r.gpu)
+        r.gpu = r.gpu_cold;
     return r;
 }

@@ -41,6 +41,7 @@ typedef struct iob_pebble_result {
     double one;        /* best bound for one processor (>= 0) */
     double gpu;        /* best bound on the total of P processors (>= 0) */
     double t_one;      /* the segment length t that gave `one` */
+    double gpu_cold;   /* the cold-start term alone (iob_pebble_cold_bound); gpu >= it */
 } iob_pebble_result;
 
 /* The segment bound maximised over t: a log-spaced scan, golden-section refinement of the smooth
@@ -48,5 +49,12 @@ typedef struct iob_pebble_result {
  * the largest t that keeps k segments). Every t tried gives a valid bound, so the search can only
  * make it tighter. S in words (> 0), P >= 1. */
 iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P);
+
+/* The bound on the total of any number of processors that each start with an empty fast memory
+ * (docs/bounds.md, Theorem 1b): ops * inf_x psi(x) / x - unpaid, where a processor doing x
+ * operations needs psi(x) = max(s(x), max_t t (x - U(t)) / U(S + t)) loads, s(x) its least
+ * footprint (Loomis-Whitney and fans), t over S 2^(j/2), j = -8..8. Independent of P: spreading
+ * the work over more processors only raises it. iob_pebble_bound's `gpu` includes it. */
+double iob_pebble_cold_bound(const iob_pebble *pb, double S);
 
 #endif

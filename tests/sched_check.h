@@ -124,6 +124,57 @@ static inline uint64_t replay_opt(const iob_opseq *seq, int64_t S)
     return cnt.loads + cnt.stores;
 }
 
+/* Loads + stores of a P-processor run of seq: processor i performs the operations
+ * [cuts[i], cuts[i+1]) in order, from an empty fast memory of S words, with OPT, and stores every
+ * output it wrote (a partial sum, when another processor also writes it; adding the partial sums
+ * up is not counted, which can only lower the total). cuts[0] = 0, cuts[parts] = seq->nops. */
+static inline uint64_t replay_parts_opt(const iob_opseq *seq, int64_t S, const size_t *cuts,
+                                        int parts)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < parts; i++) {
+        iob_opseq sub;
+        iob_opseq_init(&sub);
+        int32_t base;
+        iob_error err = {0};
+        if (iob_opseq_elems(&sub, seq->nelems, &base, &err))
+            abort();
+        for (int32_t e = 0; e < seq->nelems; e++)
+            if (seq->final[e])
+                iob_opseq_mark_final(&sub, e);
+        for (size_t o = cuts[i]; o < cuts[i + 1]; o++)
+            if (iob_opseq_push(&sub, seq->ops[o].out, seq->ops[o].in[0], seq->ops[o].in[1], &err))
+                abort();
+        total += replay_opt(&sub, S);
+        iob_opseq_free(&sub);
+    }
+    return total;
+}
+
+/* Cuts of n operations into `parts` non-empty pieces: even (uneven = 0) or at random points. */
+static inline void make_cuts(rng *r, size_t n, int parts, int uneven, size_t *cuts)
+{
+    cuts[0] = 0;
+    cuts[parts] = n;
+    for (int i = 1; i < parts; i++)
+        cuts[i] = uneven ? (size_t)rng_int(r, 1, (int64_t)n - 1) : n * (size_t)i / (size_t)parts;
+    for (int i = 1; i < parts; i++) /* sort (insertion) */
+        for (int j = i; j > 1 && cuts[j] < cuts[j - 1]; j--) {
+            size_t t = cuts[j];
+            cuts[j] = cuts[j - 1];
+            cuts[j - 1] = t;
+        }
+}
+
+/* b with its P-processor numbers in the one-processor fields, for tight_add. */
+static inline iob_bound as_gpu(const iob_bound *b)
+{
+    iob_bound g = *b;
+    g.reuse = b->reuse_gpu;
+    g.bound = b->bound_gpu;
+    return g;
+}
+
 /* Distinct elements with ids in [lo, hi) that some operation of seq reads as an operand. */
 static inline int64_t distinct_reads(const iob_opseq *seq, int32_t lo, int32_t hi)
 {
@@ -144,7 +195,7 @@ static inline int64_t distinct_reads(const iob_opseq *seq, int32_t lo, int32_t h
 }
 
 /* A copy of b that leaves out `dead` elements the bound charges but no operation needs
- * (tests/test_bound_known_issues.c, issues 1 and 2). composite = 0: they are part of the
+ * (tests/test_bound_regressions.c, issues 1 and 2). composite = 0: they are part of the
  * compulsory term only (bound = max(compulsory, reuse)); composite = 1: of every term (a sum of
  * sub-computation bounds, each of which includes them). */
 static inline iob_bound without_dead(const iob_bound *b, double dead, int composite)

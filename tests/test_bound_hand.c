@@ -9,7 +9,7 @@
  * with U from the KKT cases; near its maximum the objective is flat, so both land within ~1e-8 of
  * the exact value (observed: <= 4e-9), and 1e-6 still catches any change of the formula (a
  * different rho, cap or fan moves the value by far more). The one-SM values (a saw-tooth in t)
- * disagree today and are asserted in tests/test_bound_known_issues.c. */
+ * are asserted in tests/test_bound_regressions.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
  *   - monotone: no bound grows when S grows, none shrinks when one of n, c, h, w, k, r, s grows
  *     (the larger layer's operations contain the smaller one's: r grows with the bottom padding so
  *     that P stays, c and k grow by the group count). Two parts fail today and are reproduced in
- *     tests/test_bound_known_issues.c instead: the one-SM `bound` is not monotone in S (issue 3c;
+ *     tests/test_bound_regressions.c instead: the one-SM `bound` is not monotone in S (issue 3c;
  *     here S-monotonicity is checked on bound_gpu, for P = 1 and 132), and the direct bound
  *     shrinks when R passes a multiple of a stride >= 3 (issue 4; here strides 1 and 2);
  *   - linear in the batch for large batches: bound(2N) / bound(N) within 1% of 2 at N = 65536

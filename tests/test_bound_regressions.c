@@ -1,4 +1,4 @@
-/* test_bound_known_issues.c - regression tests for the disagreements the bound check found in
+/* test_bound_regressions.c - regression tests for the disagreements the bound check found in
  * model/ (issue 3), all fixed: each reproducer failed before its fix.
  *
  *  1. compulsory counts filter taps that never touch a real input (model/direct.c): a schedule

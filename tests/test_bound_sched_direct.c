@@ -3,7 +3,7 @@
  * explicit loop orders and tilings, replayed with Belady's OPT in S words (sim/replay.h); every
  * count of loads + stores must be >= the one-processor bound. Prints the tightness it saw.
  *
- * Known issue 1 (tests/test_bound_known_issues.c): the compulsory term counts every weight, also
+ * Known issue 1 (tests/test_bound_regressions.c): the compulsory term counts every weight, also
  * those of filter taps that never touch a real input, which a schedule skipping padding taps never
  * loads. For layers with such taps the check leaves those weights out of the compulsory term (the
  * reuse term is checked unchanged) and counts the layers. */
@@ -138,10 +138,64 @@ static void test_direct_schedules_never_beat_the_bound(void **state)
     assert_int_equal(v, 0);
 }
 
+/* P processors (docs/bounds.md, Theorems 1 and 1b): a schedule cut into P pieces, each replayed
+ * from an empty fast memory, never moves less in total than bound_gpu for P. Small S and many
+ * pieces make every processor's share small, where the cold-start term is the one that binds. */
+static void test_parallel_schedules_never_beat_the_gpu_bound(void **state)
+{
+    (void)state;
+    rng r = {0x5851f42d4c957f2dULL};
+    layer_gen g = {.max_hw = 8, .max_rs = 3, .max_stride = 2, .max_dil = 2, .max_pad = 1,
+                   .min_macs = 800, .max_macs = 6000, .max_cg = 8, .max_kg = 8};
+    static const int64_t S[] = {4, 8, 16, 48};
+    static const int parts[] = {2, 4, 16, 64};
+    tightness t = {.algo = "direct, P procs"};
+    size_t cuts[65];
+    int reuse_wins = 0;
+    for (int li = 0; li < 60; li++) {
+        iob_layer L = random_layer(&r, &g);
+        char spec[256];
+        describe_layer(&L, spec, sizeof spec);
+        iob_sched_direct cfg = li % 3 == 2 ? blocked_schedule(&L, S[li % 4])
+                                           : random_schedule(&r, &L, li % 7);
+        iob_opseq seq;
+        iob_opseq_init(&seq);
+        iob_error err = {0};
+        if (iob_sched_direct_build(&L, &cfg, &seq, &err))
+            fail_msg("%s: %s", spec, err.msg);
+        int64_t nw = L.k * (L.c / L.groups) * L.r * L.s;
+        int64_t dead = nw - distinct_reads(&seq, 0, (int32_t)nw);
+        for (size_t si = 0; si < 4; si++)
+            for (size_t pi = 0; pi < 4; pi++)
+                for (int uneven = 0; uneven < 2; uneven++) {
+                    iob_bound b;
+                    iob_bound_opts o = opts_for(S[si]);
+                    o.processors = parts[pi];
+                    if (iob_bound_direct(&L, &o, &b, &err))
+                        fail_msg("%s: %s", spec, err.msg);
+                    make_cuts(&r, seq.nops, parts[pi], uneven, cuts);
+                    double q = (double)replay_parts_opt(&seq, S[si], cuts, parts[pi]);
+                    iob_bound bg = as_gpu(&b);
+                    iob_bound bc = dead ? without_dead(&bg, (double)dead, 0) : bg;
+                    char what[480];
+                    snprintf(what, sizeof what, "%.300s order=%s S=%lld P=%d %s", spec, cfg.order,
+                             (long long)S[si], parts[pi], uneven ? "random cuts" : "even cuts");
+                    tight_add(&t, q, &bc, what);
+                    reuse_wins += b.reuse_gpu > b.compulsory;
+                }
+        iob_opseq_free(&seq);
+    }
+    printf("[parallel] the P-processor reuse term beats the compulsory one in %d of %zu checks\n",
+           reuse_wins, t.n);
+    assert_true(reuse_wins > (int)t.n / 4); /* the check exercises the reuse terms */
+    assert_int_equal(tight_report(&t), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_schedules_never_beat_the_bound),
+        cmocka_unit_test(test_parallel_schedules_never_beat_the_gpu_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@
  *     its own; the sum must be >= the bound, and each phase >= its own term.
  * The schedules perform exactly the EWMM products model/winograd.c counts (asserted).
  *
- * Known issue 2 (tests/test_bound_known_issues.c): the stored bound charges the output transform
+ * Known issue 2 (tests/test_bound_regressions.c): the stored bound charges the output transform
  * every M, but the M entries that only feed cropped outputs of edge tiles are never read. The
  * check leaves those (counted from the phase's operations) out of the output term and the sum. */
 #include <setjmp.h>

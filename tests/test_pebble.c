@@ -127,6 +127,65 @@ static void test_bound_small_problem_is_zero_or_small(void **state)
     assert_true(r.one <= 12); /* the compulsory traffic of this GEMM is 12 */
 }
 
+/* s(x) by brute force: the least a + b + c on a log grid of (a, b), c the least that meets the
+ * product and its fan floor. A grid minimum is never below the true minimum. */
+static double brute_footprint(const iob_pebble *pb, double x)
+{
+    double lo[3], need = x * x / pb->rho, best = HUGE_VAL;
+    for (int v = 0; v < 3; v++)
+        lo[v] = pb->fan[v] > 0 ? x / pb->fan[v] : 0;
+    double level = cbrt(need);
+    for (int i = 0; i <= 300; i++) {
+        double a = fmax(lo[0], level * pow(10, -2 + 4.0 * i / 300));
+        for (int j = 0; j <= 300; j++) {
+            double b = fmax(lo[1], level * pow(10, -2 + 4.0 * j / 300));
+            double c = fmax(lo[2], need / (a * b));
+            if (a + b + c < best)
+                best = a + b + c;
+        }
+    }
+    return best;
+}
+
+/* Theorem 1b: iob_pebble_cold_bound = ops * inf_x psi(x) / x. Against a scan of x with the
+ * footprint by brute force: the engine is never above the scan's minimum (it brackets the infimum
+ * from below) and within 1% of it (the grids' resolution). */
+static void test_cold_bound_against_a_scan(void **state)
+{
+    (void)state;
+    srand(7);
+    for (int trial = 0; trial < 12; trial++) {
+        double S = trial < 4 ? 64 : urand(16, 5000);
+        iob_pebble pb = {.ops = floor(urand(1e4, 1e9)), .rho = trial % 3 ? floor(urand(1, 10)) : 1};
+        for (int v = 0; v < 3; v++)
+            pb.fan[v] = trial < 4 ? 0 : floor(urand(2, 3000)); /* first four: no fans, s = 3 (x^2/rho)^(1/3) */
+        double engine = iob_pebble_cold_bound(&pb, S);
+        double ts[17], a[17], u1[17];
+        for (int j = 0; j < 17; j++) {
+            ts[j] = fmax(1, floor(S * pow(2, 0.5 * (j - 8)) + 0.5));
+            a[j] = ts[j] / iob_pebble_max_ops(&pb, S + ts[j]);
+            u1[j] = iob_pebble_max_ops(&pb, ts[j]);
+        }
+        double scan = HUGE_VAL;
+        for (int i = 0; i <= 1500; i++) {
+            double x = pow(pb.ops, i / 1500.0), g = 0;
+            for (int j = 0; j < 17; j++)
+                g = fmax(g, a[j] * (1 - u1[j] / x));
+            double f = brute_footprint(&pb, x) / x;
+            if (trial < 4)
+                assert_float_equal(f, 3 * pow(x * pb.rho, -1.0 / 3), 1e-3 * f);
+            scan = fmin(scan, fmax(f, g) * pb.ops);
+        }
+        if (!(engine <= scan * (1 + 1e-9) && engine >= 0.99 * scan))
+            fail_msg("trial %d: ops %.0f rho %.0f fans %.0f %.0f %.0f S %.0f: engine %.6g, scan %.6g",
+                     trial, pb.ops, pb.rho, pb.fan[0], pb.fan[1], pb.fan[2], S, engine, scan);
+    }
+    /* One processor doing everything never needs more than its footprint: at P = 1 the cold term
+     * is at most the one-processor bound or the footprint of all operations (< compulsory). */
+    iob_pebble pb = {.ops = 1e6, .rho = 1, .cap = {1e4, 1e4, 1e4}, .fan = {100, 100, 100}};
+    assert_true(iob_pebble_cold_bound(&pb, 1e9) <= 3e4 + 1e-6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_max_ops_unconstrained),
         cmocka_unit_test(test_bound_gemm_anchor),
         cmocka_unit_test(test_bound_small_problem_is_zero_or_small),
+        cmocka_unit_test(test_cold_bound_against_a_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
