@@ -155,7 +155,7 @@ static int parse_entry(const cJSON *o, iob_tune_entry *e, char *why, size_t size
         return snprintf(why, size, "entry '%.100s': %.180s", e->layer, err.msg), -1;
     e->time_ms = num_or_nan(o, "time_ms");
     if (!(e->time_ms > 0))
-        return snprintf(why, size, "entry '%s' has no positive time_ms", e->layer), -1;
+        return snprintf(why, size, "entry '%.200s' has no positive time_ms", e->layer), -1;
     e->cudnn_fp32_ms = num_or_nan(o, "cudnn_fp32_ms");
     e->cudnn_tf32_ms = num_or_nan(o, "cudnn_tf32_ms");
     double v = num_or_nan(o, "measured");
