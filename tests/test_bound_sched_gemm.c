@@ -1,7 +1,8 @@
 /* test_bound_sched_gemm.c - no schedule of C (m x n) += A (m x k) B (k x n) beats
  * iob_bound_gemm(): random odd and even sizes, all six loop orders, random tilings, replayed with
  * Belady's OPT in S words; loads + stores >= the one-processor bound. Also checks a schedule
- * the bound should describe well (square output tiles that fit) to show how tight it is. */
+ * the bound should describe well (square output tiles that fit) to show how tight it is, and
+ * schedules cut over P processors against the P-processor bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,10 +86,72 @@ static void test_gemm_schedules_never_beat_the_bound(void **state)
     assert_int_equal(v, 0);
 }
 
+/* P processors: a schedule cut into P pieces, each replayed from an empty fast memory, never
+ * moves less in total than bound_gpu for P (docs/bounds.md, Theorems 1 and 1b). */
+static void test_parallel_gemm_schedules_never_beat_the_gpu_bound(void **state)
+{
+    (void)state;
+    rng r = {0x94d049bb133111ebULL};
+    static const int64_t S[] = {3, 8, 16, 40};
+    static const int parts[] = {2, 4, 16, 64};
+    tightness t = {.algo = "GEMM, P procs"};
+    size_t cuts[65];
+    int reuse_wins = 0;
+    for (int si = 0; si < 60; si++) {
+        int64_t m, n, k;
+        do {
+            m = rng_int(&r, 1, 24);
+            n = rng_int(&r, 1, 24);
+            k = rng_int(&r, 1, 24);
+        } while (m * n * k > 4000 || m * n * k < 200);
+        iob_sched_gemm cfg;
+        memset(&cfg, 0, sizeof cfg);
+        if (si % 3 == 2) { /* output blocks resident, k innermost per block: the parallel classic */
+            int64_t bs = (int64_t)floor(sqrt((double)S[si % 4] + 1) - 1);
+            cfg = (iob_sched_gemm){"kmn", "mn", bs > 0 ? bs : 1, bs > 0 ? bs : 1, 0};
+        } else {
+            snprintf(cfg.order, sizeof cfg.order, "%s", orders[si % 6]);
+            rng_perm(&r, "mnk", cfg.tile_order);
+            cfg.tile_m = rng_int(&r, 0, m);
+            cfg.tile_n = rng_int(&r, 0, n);
+            cfg.tile_k = rng_int(&r, 0, k);
+        }
+        iob_opseq seq;
+        iob_opseq_init(&seq);
+        iob_error err = {0};
+        if (iob_sched_gemm_build(m, n, k, &cfg, &seq, &err))
+            fail_msg("%s", err.msg);
+        for (size_t z = 0; z < 4; z++)
+            for (size_t pi = 0; pi < 4; pi++)
+                for (int uneven = 0; uneven < 2; uneven++) {
+                    iob_bound b;
+                    iob_bound_opts o = opts_for(S[z]);
+                    o.processors = parts[pi];
+                    if (iob_bound_gemm((uint64_t)m, (uint64_t)n, (uint64_t)k, 1, &o, &b, &err))
+                        fail_msg("%s", err.msg);
+                    make_cuts(&r, seq.nops, parts[pi], uneven, cuts);
+                    double q = (double)replay_parts_opt(&seq, S[z], cuts, parts[pi]);
+                    iob_bound bg = as_gpu(&b);
+                    char what[200];
+                    snprintf(what, sizeof what, "m=%lld n=%lld k=%lld order=%s S=%lld P=%d %s",
+                             (long long)m, (long long)n, (long long)k, cfg.order, (long long)S[z],
+                             parts[pi], uneven ? "random cuts" : "even cuts");
+                    tight_add(&t, q, &bg, what);
+                    reuse_wins += b.reuse_gpu > b.compulsory;
+                }
+        iob_opseq_free(&seq);
+    }
+    printf("[parallel] the P-processor reuse term beats the compulsory one in %d of %zu checks\n",
+           reuse_wins, t.n);
+    assert_true(reuse_wins > (int)t.n / 4);
+    assert_int_equal(tight_report(&t), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_schedules_never_beat_the_bound),
+        cmocka_unit_test(test_parallel_gemm_schedules_never_beat_the_gpu_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
