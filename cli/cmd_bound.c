@@ -27,6 +27,9 @@ static const char help[] =
     "                     and print its predicted SM<->L2 bytes over bound(GPU) ('best/bound');\n"
     "                     on by default for up to 200 layers\n"
     "  --no-dataflow      bounds only\n"
+    "  --schedule         also find the best explicit schedule of a tile family on the bound's own\n"
+    "                     machine (direct only; about 20 ms a layer): the least traffic any\n"
+    "                     schedule needs lies between bound(GPU) and it (docs/bounds.md)\n"
     "%s%s"
     "\n"
     "With no layer option the default network is resnet50 at batch 1.\n";
@@ -85,9 +88,13 @@ static const char *const csv_layer_cols[] = {
 static const char *const csv_bound_cols[] = {
     "algo", "variant", "applicable", "reason", "s_bytes", "algo_flops", "algo_compulsory_bytes",
     "leading_bytes", "bound_bytes", "bound_bytes_gpu", "dominant", "workspace_bytes",
-    "intensity_flop_per_byte", "best_config", "best_predicted_bytes", "best_ratio"};
+    "intensity_flop_per_byte", "best_config", "best_predicted_bytes", "best_ratio",
+    "schedule_bytes", "schedule_tile"};
 #define NLAYERCOLS (int)(sizeof csv_layer_cols / sizeof csv_layer_cols[0])
 #define NBOUNDCOLS (int)(sizeof csv_bound_cols / sizeof csv_bound_cols[0])
+
+/* The schedule columns come last; the best_* three before them. */
+#define SCHED_COLS 2
 
 /* A CSV cell: the longest value is a config text (char[256]) or a reason (char[160]). */
 #define CELL 272
@@ -108,7 +115,7 @@ static void csv_bound_cells(const iob_bound *b, char cells[][CELL])
 {
     double eb = b->elem_bytes;
     for (int i = 0; i < NBOUNDCOLS; i++)
-        cells[i][0] = '\0'; /* the best_* columns are filled by the caller when known */
+        cells[i][0] = '\0'; /* best_* and schedule_* are filled by the caller when known */
     snprintf(cells[0], CELL, "%s", iob_algo_name(b->algo));
     snprintf(cells[1], CELL, "%s", b->variant);
     snprintf(cells[2], CELL, "%d", b->applicable);
@@ -141,6 +148,39 @@ static void best_dataflow(const iob_layer *L, iob_algo algo, const iob_machine *
     out->bytes = out->ok ? (double)(t.l2_read_bytes + t.l2_write_bytes) : 0;
 }
 
+/* The best explicit schedule of the direct tile family, when asked for (--schedule). */
+typedef struct best_sched {
+    int asked;
+    iob_status st;
+    iob_error err;
+    iob_schedule s;
+} best_sched;
+
+static void sched_tile(const iob_schedule *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%lldx%lldx%lldx%lld c%lld", (long long)s->tk, (long long)s->tn,
+             (long long)s->tp, (long long)s->tq, (long long)s->tc);
+}
+
+static cJSON *sched_json(const best_sched *bs, double bound_bytes)
+{
+    if (bs->st)
+        return cJSON_CreateString(bs->err.msg);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "bytes", 4 * bs->s.words);
+    cJSON_AddNumberToObject(o, "ratio", bound_bytes > 0 ? 4 * bs->s.words / bound_bytes : 0);
+    cJSON_AddNumberToObject(o, "input_bytes", 4 * bs->s.input);
+    cJSON_AddNumberToObject(o, "filter_bytes", 4 * bs->s.filter);
+    cJSON_AddNumberToObject(o, "output_bytes", 4 * bs->s.output);
+    cJSON *t = cJSON_AddObjectToObject(o, "tile");
+    cJSON_AddNumberToObject(t, "tk", (double)bs->s.tk);
+    cJSON_AddNumberToObject(t, "tn", (double)bs->s.tn);
+    cJSON_AddNumberToObject(t, "tp", (double)bs->s.tp);
+    cJSON_AddNumberToObject(t, "tq", (double)bs->s.tq);
+    cJSON_AddNumberToObject(t, "tc", (double)bs->s.tc);
+    return o;
+}
+
 /* The best dataflow that belongs to bound b's row: direct's for direct, Winograd's for the fused
  * variant of its tile size. NULL when none. */
 static const best_df *best_for(const iob_bound *b, const best_df df[2])
@@ -165,13 +205,15 @@ int iob_cmd_bound(int argc, char **argv)
         algos.on[i] = 1;
     /* its bounds are Winograd's "stored" rows, already in the table; --algo asks for them */
     algos.on[IOB_ALGO_WINOGRAD_NONFUSED] = 0;
-    enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_DATAFLOW, OPT_NO_DATAFLOW };
+    enum { OPT_ALGO = IOB_OPT_COMMON_END, OPT_DATAFLOW, OPT_NO_DATAFLOW, OPT_SCHEDULE };
     static const struct option longopts[] = {IOB_COMMON_LONG_OPTIONS,
                                              {"algo", required_argument, 0, OPT_ALGO},
                                              {"dataflow", no_argument, 0, OPT_DATAFLOW},
                                              {"no-dataflow", no_argument, 0, OPT_NO_DATAFLOW},
+                                             {"schedule", no_argument, 0, OPT_SCHEDULE},
                                              {0, 0, 0, 0}};
     int dataflow = -1; /* -1: automatic (on up to 200 layers) */
+    int schedule = 0;
     int opt, rc;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -185,6 +227,10 @@ int iob_cmd_bound(int argc, char **argv)
                 iob_cli_free(&cli);
                 return rc;
             }
+            continue;
+        }
+        if (opt == OPT_SCHEDULE) {
+            schedule = 1;
             continue;
         }
         if (opt == OPT_DATAFLOW || opt == OPT_NO_DATAFLOW) {
@@ -257,8 +303,9 @@ int iob_cmd_bound(int argc, char **argv)
                     "about 10 ms per layer)\n", cli.prog, nl);
     }
     best_df *dfs = calloc(nl ? 2 * nl : 1, sizeof *dfs);
-    if (!all || !nbounds || !errs || !dfs) {
-        free(dfs);
+    best_sched *scheds = calloc(nl ? nl : 1, sizeof *scheds);
+    if (!all || !nbounds || !errs || !dfs || !scheds) {
+        free(dfs), free(scheds);
         free(all), free(nbounds), free(errs);
         iob_error_set(&err, IOB_ENOMEM, "out of memory for %zu layers", nl);
         goto fail;
@@ -281,6 +328,11 @@ int iob_cmd_bound(int argc, char **argv)
         if (dataflow && algos.on[IOB_ALGO_WINOGRAD])
             best_dataflow(&cli.layers.items[li], IOB_ALGO_WINOGRAD, &cli.machine,
                           &dfs[2 * li + 1]);
+        if (schedule && algos.on[IOB_ALGO_DIRECT]) {
+            best_sched *bs = &scheds[li];
+            bs->asked = 1;
+            bs->st = iob_schedule_direct(&cli.layers.items[li], bopts.s_words, &bs->s, &bs->err);
+        }
     }
     for (size_t li = 0; li < nl; li++) {
         const iob_layer *L = &cli.layers.items[li];
@@ -302,16 +354,19 @@ int iob_cmd_bound(int argc, char **argv)
         if (errs[li].code) {
             err = errs[li];
             iob_error_prefix(&err, "layer %s", L->name[0] ? L->name : "(unnamed)");
-            free(all), free(nbounds), free(errs), free(dfs);
+            free(all), free(nbounds), free(errs), free(dfs), free(scheds);
             goto fail;
         }
         const iob_bound *bounds = &all[li * PER_LAYER];
         const best_df *df = &dfs[2 * li];
+        const best_sched *bsch = &scheds[li];
         for (int a = 0; a < IOB_ALGO_COUNT; a++) {
             int nb = nbounds[li * IOB_ALGO_COUNT + a];
             for (int i = 0; i < nb; i++, bounds++) {
                 const iob_bound *b = bounds;
                 const best_df *bd = b->applicable ? best_for(b, df) : NULL;
+                const best_sched *bs =
+                    b->applicable && b->algo == IOB_ALGO_DIRECT && bsch->asked ? bsch : NULL;
                 double ratio = bd && b->bound_gpu > 0 ? bd->bytes / (b->bound_gpu * b->elem_bytes)
                                                       : 0;
                 char cfgtext[256] = "";
@@ -327,14 +382,21 @@ int iob_cmd_bound(int argc, char **argv)
                     } else {
                         cJSON_AddNullToObject(jbound, "best_dataflow");
                     }
+                    if (bs) /* the schedule, or why there is none (a string) */
+                        cJSON_AddItemToObject(jbound, "best_schedule",
+                                              sched_json(bs, b->bound_gpu * b->elem_bytes));
                     cJSON_AddItemToArray(jb, jbound);
                 } else if (cli.format == IOB_FMT_CSV) {
                     char bcells[NBOUNDCOLS][CELL];
                     csv_bound_cells(b, bcells);
                     if (bd) {
-                        snprintf(bcells[NBOUNDCOLS - 3], CELL, "%s", cfgtext);
-                        snprintf(bcells[NBOUNDCOLS - 2], CELL, "%.0f", bd->bytes);
-                        snprintf(bcells[NBOUNDCOLS - 1], CELL, "%.4g", ratio);
+                        snprintf(bcells[NBOUNDCOLS - SCHED_COLS - 3], CELL, "%s", cfgtext);
+                        snprintf(bcells[NBOUNDCOLS - SCHED_COLS - 2], CELL, "%.0f", bd->bytes);
+                        snprintf(bcells[NBOUNDCOLS - SCHED_COLS - 1], CELL, "%.4g", ratio);
+                    }
+                    if (bs && !bs->st) {
+                        snprintf(bcells[NBOUNDCOLS - 2], CELL, "%.0f", 4 * bs->s.words);
+                        sched_tile(&bs->s, bcells[NBOUNDCOLS - 1], CELL);
                     }
                     const char *row[NLAYERCOLS + NBOUNDCOLS];
                     for (int c = 0; c < NLAYERCOLS; c++)
@@ -343,7 +405,7 @@ int iob_cmd_bound(int argc, char **argv)
                         row[NLAYERCOLS + c] = bcells[c];
                     iob_table_row(&table, row);
                 } else {
-                    char f1[32], f2[32], f3[32], f4[32], f5[32], shape[160] = "";
+                    char f1[32], f2[32], f3[32], f4[32], f5[32], shape[160] = "", note[400];
                     const char *lname = first ? (L->name[0] ? L->name : "-") : "";
                     if (first)
                         snprintf(shape, sizeof shape,
@@ -360,6 +422,18 @@ int iob_cmd_bound(int argc, char **argv)
                         char rbuf[32] = "-";
                         if (bd)
                             snprintf(rbuf, sizeof rbuf, "%.2fx", ratio);
+                        snprintf(note, sizeof note, "%s", shape);
+                        if (bs && bs->st) {
+                            snprintf(note + strlen(note), sizeof note - strlen(note),
+                                     "%sno schedule: %.200s", note[0] ? "; " : "", bs->err.msg);
+                        } else if (bs) {
+                            char f6[32], tile[96];
+                            sched_tile(&bs->s, tile, sizeof tile);
+                            snprintf(note + strlen(note), sizeof note - strlen(note),
+                                     "%sschedule %s = %.2fx bound(GPU) (tile %s)",
+                                     note[0] ? "; " : "", iob_fmt_bytes(4 * bs->s.words, f6, sizeof f6),
+                                     b->bound_gpu > 0 ? bs->s.words / b->bound_gpu : 0.0, tile);
+                        }
                         iob_table_rowf(&table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3g\t%s\t%s\t%s", lname,
                                        b->variant, iob_fmt_count(b->flops, f1, sizeof f1),
                                        iob_fmt_bytes(b->compulsory * eb, f2, sizeof f2),
@@ -370,14 +444,14 @@ int iob_cmd_bound(int argc, char **argv)
                                        b->workspace > 0
                                            ? iob_fmt_bytes(b->workspace * eb, f5, sizeof f5)
                                            : "0",
-                                       rbuf, shape);
+                                       rbuf, note);
                     }
                     first = 0;
                 }
             }
         }
     }
-    free(all), free(nbounds), free(errs), free(dfs);
+    free(all), free(nbounds), free(errs), free(dfs), free(scheds);
     if (root) {
         rc = iob_cli_write_json(&cli, root);
         cJSON_Delete(root);

@@ -77,6 +77,26 @@ check layers-file 0 "$bin" --layers "$src/bench/layers/gpu-layers.csv" --algo di
 [ "$(wc -l <"$tmp/out")" = 25 ] || { echo "FAIL layers-file: expected 25 lines"; fails=$((fails + 1)); }
 check stdin 0 sh -c "printf 'c,h,k,r\n3,10,4,3\n' | '$bin' --layers - --algo direct"
 
+# --schedule: the best explicit schedule of the tile family beside the bound (never below it),
+# in the table's note, the JSON and two CSV columns; a reason where no tile fits
+check schedule 0 "$bin" --layer name=r4,n=32,c=256,h=14,k=256,r=3,pad=1 --algo direct --schedule &&
+  contains schedule "$tmp/out" "schedule 38.1 MB = 1.65x bound(GPU) (tile 128x4x14x14 c1)"
+check schedule-json 0 "$bin" --layer n=2,c=16,h=12,k=24,r=3,pad=1 --algo direct,im2col --schedule --format json
+python3 - "$tmp/out" <<'PY' || { echo "FAIL schedule-json"; fails=$((fails + 1)); }
+import json, sys
+bs = json.load(open(sys.argv[1]))["layers"][0]["bounds"]
+d = [b for b in bs if b["algo"] == "direct"][0]
+s = d["best_schedule"]
+assert s["ratio"] >= 1 and abs(s["bytes"] - s["ratio"] * d["bound_bytes_gpu"]) < 1e-6 * s["bytes"]
+assert s["bytes"] == s["input_bytes"] + s["filter_bytes"] + s["output_bytes"]
+assert all(k in s["tile"] for k in ["tk", "tn", "tp", "tq", "tc"])
+assert all("best_schedule" not in b for b in bs if b["algo"] != "direct")
+PY
+check schedule-none 0 "$bin" --layer n=1,c=8,h=8,k=8,r=3,pad=1 --algo direct --schedule --fast-mem 72 &&
+  contains schedule-none "$tmp/out" "no schedule: no tile of the schedule family fits S=18 words"
+check schedule-csv 0 "$bin" --layer n=1,c=8,h=8,k=8,r=3,pad=1 --algo direct --schedule --format csv &&
+  contains schedule-csv "$tmp/out" ",schedule_bytes,schedule_tile" && contains schedule-csv "$tmp/out" "x1x8x8 c"
+
 # dataflow: the best configs, one config back from its JSON, the bound ratio
 L=name=v,n=2,c=16,h=14,k=32,r=3,pad=1
 check dataflow-top 0 "$bin" dataflow --layer $L --algo direct --top 3 && contains dataflow-top "$tmp/out" "vs bound"

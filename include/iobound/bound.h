@@ -112,6 +112,23 @@ iob_status iob_bound_im2win(const iob_layer *layer, const iob_bound_opts *opts, 
 /* C (m x n) = A (m x k) * B (k x n), as G independent products (groups; G = 1 for one). */
 iob_status iob_bound_gemm(uint64_t m, uint64_t n, uint64_t k, uint64_t batch,
                           const iob_bound_opts *opts, iob_bound *out, iob_error *err);
+/* The best explicit schedule of a simple family of direct-convolution schedules on the bound's
+ * own machine (processors of S words and nothing else): output tiles of tk channels x tn images x
+ * tp x tq pixels stay resident while the input channels stream in chunks of tc (model/
+ * schedule_direct.c). Its traffic is achievable, so the least traffic any schedule needs lies
+ * between bound_gpu and `words` (docs/bounds.md, "How tight the bound is"). Elements. */
+typedef struct iob_schedule {
+    double words;                 /* loads + stores of the whole layer */
+    double input, filter, output; /* its parts: receptive fields, filter slices, outputs once */
+    int64_t tk, tn, tp, tq, tc;   /* the tile and the channel chunk */
+} iob_schedule;
+
+/* The least-traffic tile of the family for S words (tile sides: every value up to 64 and the
+ * extent for tp and tq, powers of two and the extent for tk, tn, tc). IOB_ERANGE when S < 3,
+ * when no tile fits, or when P or Q exceed 65536. About 20 ms for a large layer. */
+iob_status iob_schedule_direct(const iob_layer *layer, double s_words, iob_schedule *out,
+                               iob_error *err);
+
 /* The GEMM a layer reduces to when it is a 1x1, stride-1, unpadded convolution, per group:
  * m = K/G, n = N*P*Q, k = C/G, batch = G. For other layers: im2col's GEMM (k = C/G*R*S). */
 void iob_layer_gemm_shape(const iob_layer *layer, uint64_t *m, uint64_t *n, uint64_t *k,
