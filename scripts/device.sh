@@ -35,6 +35,8 @@
 #              (the 3x3 layers; the others say why not), beside cuDNN             -> run-wnf.csv
 #   dramprobe  iobound measure of one direct config of vgg16.conv5_2 (and conv4_2) over batch
 #              sizes and tile_k: where DRAM reads leave the compulsory traffic    -> dramprobe.csv
+#   tbest      iobound measure of the direct dataflow's least-traffic config of each 3x3 layer of
+#              the GPU set at batch 32 (docs/results/dataflow.md's 1.3x table)   -> measure-tbest.csv
 #   wgemm      bench_wino_gemm: cuBLAS's batched SGEMM at the shapes of a non-fused Winograd of
 #              the 3x3 layers, and our direct kernel on the same GEMMs (a grouped 1x1 layer)
 #                                                                              -> wino-gemm.csv
@@ -425,6 +427,28 @@ step_dramprobe() {
   return "$rc"
 }
 
+step_tbest() {
+  CUR=tbest
+  # the direct dataflow's least-traffic config (the 1.3x table of docs/results/dataflow.md) of each
+  # 3x3 layer of the GPU set at batch 32, measured: its real SM<->L2 traffic against the bound
+  local rc=0 l name c hw spec cfg hdr=1
+  local layers=("resnet50.res2.3x3 64 56" "resnet50.res3.3x3 128 28" "resnet50.res4.3x3 256 14"
+                "resnet50.res5.3x3 512 7" "vgg16.conv1_2 64 224" "vgg16.conv2_2 128 112"
+                "vgg16.conv3_2 256 56" "vgg16.conv4_2 512 28" "vgg16.conv5_2 512 14")
+  : >"$OUT/measure-tbest.csv"
+  for l in "${layers[@]}"; do
+    read -r name c hw <<<"$l"
+    spec="name=$name,n=32,c=$c,h=$hw,k=$c,r=3,pad=1"
+    cfg=$(iob dataflow --layer "$spec" --algo direct --objective traffic --top 1 --format csv | first_config)
+    [ -n "$cfg" ] || { rc=1; continue; }
+    T "$BUILD/iobound" measure --layer "$spec" --algo direct --config "$cfg" --format csv </dev/null |
+      { if [ $hdr = 1 ]; then cat; else tail -n +2; fi; } >>"$OUT/measure-tbest.csv" || rc=1
+    hdr=0
+  done
+  note "$(grep -c ',(sum),' "$OUT/measure-tbest.csv") layers measured (csv: measure-tbest.csv)"
+  return "$rc"
+}
+
 step_wnf() {
   CUR=wnf
   local rc=0 wm first=1
@@ -473,8 +497,8 @@ step_wgemm() {
 # ---- run -------------------------------------------------------------------------------------
 for s in "${steps[@]}"; do
   case $s in
-    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate|wnf|dramprobe|wgemm) ;;
-    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate wnf dramprobe wgemm)" >&2; exit 2 ;;
+    info|build|ctest|smoke|measure|sanitizer|cudnn|algos|random|l1probe|tune|exhaustive|tune12|validate|wnf|dramprobe|wgemm|tbest) ;;
+    *) echo "device.sh: unknown step '$s' (info build ctest smoke measure sanitizer cudnn algos random l1probe tune exhaustive tune12 validate wnf dramprobe wgemm tbest)" >&2; exit 2 ;;
   esac
   if [ "$s" != info ] && [ "$s" != build ] && [ ! -x "$BUILD/iobound" ]; then
     row "$s" skipped 0 "no build"
