@@ -97,6 +97,13 @@ check schedule-none 0 "$bin" --layer n=1,c=8,h=8,k=8,r=3,pad=1 --algo direct --s
 check schedule-csv 0 "$bin" --layer n=1,c=8,h=8,k=8,r=3,pad=1 --algo direct --schedule --format csv &&
   contains schedule-csv "$tmp/out" ",schedule_bytes,schedule_tile" && contains schedule-csv "$tmp/out" "x1x8x8 c"
 
+# dataflow --config: what the SMs fetch beside the closed form (the H100 measured 79,822,848 bytes
+# of SM-side reads for this config, docs/results/device/measure-tbest-call22.csv)
+check dataflow-fetch 0 "$bin" dataflow --layer name=r2,n=32,c=64,h=56,k=64,r=3,pad=1 --algo direct \
+  --config "tile_k=64,tile_p=8,tile_q=56,tile_c=16,micro_k=8,micro_p=1,micro_q=8,stages=2,split_c=1" --format json
+python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["layers"][0]["configs"][0]["fetched"]; assert f["l2_read_bytes"] == 79822848 and f["split_bytes"] == 15597568, f' "$tmp/out" ||
+  { echo "FAIL dataflow-fetch"; fails=$((fails + 1)); }
+
 # dataflow: the best configs, one config back from its JSON, the bound ratio
 L=name=v,n=2,c=16,h=14,k=32,r=3,pad=1
 check dataflow-top 0 "$bin" dataflow --layer $L --algo direct --top 3 && contains dataflow-top "$tmp/out" "vs bound"
