@@ -264,6 +264,25 @@ static inline int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One P-processor check: seq cut into `parts` pieces (even, or at random points), each replayed
+ * from an empty fast memory of S words, against b's P-processor bound (b computed for P = parts;
+ * `dead` weights the compulsory term holds and no operation needs, as in without_dead). Returns
+ * 1 when the reuse term beats the compulsory one (the check exercises the reuse terms). */
+static inline int tight_add_parts(tightness *t, rng *r, const iob_opseq *seq, int64_t S, int parts,
+                                  int uneven, const iob_bound *b, double dead, const char *what)
+{
+    size_t cuts[65];
+    if (parts > 64)
+        abort();
+    make_cuts(r, seq->nops, parts, uneven, cuts);
+    double q = (double)replay_parts_opt(seq, S, cuts, parts);
+    iob_bound bg = as_gpu(b);
+    if (dead > 0)
+        bg = without_dead(&bg, dead, 0);
+    tight_add(t, q, &bg, what);
+    return b->reuse_gpu > b->compulsory;
+}
+
 /* Prints the statistics (one block per algorithm) and frees them. Returns the violations. */
 static inline size_t tight_report(tightness *t)
 {

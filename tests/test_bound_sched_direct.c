@@ -150,7 +150,6 @@ static void test_parallel_schedules_never_beat_the_gpu_bound(void **state)
     static const int64_t S[] = {4, 8, 16, 48};
     static const int parts[] = {2, 4, 16, 64};
     tightness t = {.algo = "direct, P procs"};
-    size_t cuts[65];
     int reuse_wins = 0;
     for (int li = 0; li < 60; li++) {
         iob_layer L = random_layer(&r, &g);
@@ -173,15 +172,11 @@ static void test_parallel_schedules_never_beat_the_gpu_bound(void **state)
                     o.processors = parts[pi];
                     if (iob_bound_direct(&L, &o, &b, &err))
                         fail_msg("%s: %s", spec, err.msg);
-                    make_cuts(&r, seq.nops, parts[pi], uneven, cuts);
-                    double q = (double)replay_parts_opt(&seq, S[si], cuts, parts[pi]);
-                    iob_bound bg = as_gpu(&b);
-                    iob_bound bc = dead ? without_dead(&bg, (double)dead, 0) : bg;
                     char what[480];
                     snprintf(what, sizeof what, "%.300s order=%s S=%lld P=%d %s", spec, cfg.order,
                              (long long)S[si], parts[pi], uneven ? "random cuts" : "even cuts");
-                    tight_add(&t, q, &bc, what);
-                    reuse_wins += b.reuse_gpu > b.compulsory;
+                    reuse_wins += tight_add_parts(&t, &r, &seq, S[si], parts[pi], uneven, &b,
+                                                  (double)dead, what);
                 }
         iob_opseq_free(&seq);
     }

@@ -17,6 +17,19 @@
 static const char *const orders[6] = {"mnk", "mkn", "nmk", "nkm", "kmn", "knm"};
 static const int64_t sizes[] = {3, 8, 16, 40, 100, 300};
 
+/* A schedule with a loop order of the six and random tile sizes (0: untiled). */
+static iob_sched_gemm random_gemm_schedule(rng *r, int64_t m, int64_t n, int64_t k, int order)
+{
+    iob_sched_gemm cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.order, sizeof cfg.order, "%s", orders[order % 6]);
+    rng_perm(r, "mnk", cfg.tile_order);
+    cfg.tile_m = rng_int(r, 0, m);
+    cfg.tile_n = rng_int(r, 0, n);
+    cfg.tile_k = rng_int(r, 0, k);
+    return cfg;
+}
+
 static void test_gemm_schedules_never_beat_the_bound(void **state)
 {
     (void)state;
@@ -30,13 +43,7 @@ static void test_gemm_schedules_never_beat_the_bound(void **state)
             k = rng_int(&r, 1, 24);
         } while (m * n * k > 4000 || m * n * k < 30);
         for (int sc = 0; sc < SCHEDULES; sc++) {
-            iob_sched_gemm cfg;
-            memset(&cfg, 0, sizeof cfg);
-            snprintf(cfg.order, sizeof cfg.order, "%s", orders[(si + sc) % 6]);
-            rng_perm(&r, "mnk", cfg.tile_order);
-            cfg.tile_m = rng_int(&r, 0, m);
-            cfg.tile_n = rng_int(&r, 0, n);
-            cfg.tile_k = rng_int(&r, 0, k);
+            iob_sched_gemm cfg = random_gemm_schedule(&r, m, n, k, si + sc);
             iob_opseq seq;
             iob_opseq_init(&seq);
             iob_error err = {0};
@@ -95,7 +102,6 @@ static void test_parallel_gemm_schedules_never_beat_the_gpu_bound(void **state)
     static const int64_t S[] = {3, 8, 16, 40};
     static const int parts[] = {2, 4, 16, 64};
     tightness t = {.algo = "GEMM, P procs"};
-    size_t cuts[65];
     int reuse_wins = 0;
     for (int si = 0; si < 60; si++) {
         int64_t m, n, k;
@@ -105,16 +111,11 @@ static void test_parallel_gemm_schedules_never_beat_the_gpu_bound(void **state)
             k = rng_int(&r, 1, 24);
         } while (m * n * k > 4000 || m * n * k < 200);
         iob_sched_gemm cfg;
-        memset(&cfg, 0, sizeof cfg);
         if (si % 3 == 2) { /* output blocks resident, k innermost per block: the parallel classic */
             int64_t bs = (int64_t)floor(sqrt((double)S[si % 4] + 1) - 1);
             cfg = (iob_sched_gemm){"kmn", "mn", bs > 0 ? bs : 1, bs > 0 ? bs : 1, 0};
         } else {
-            snprintf(cfg.order, sizeof cfg.order, "%s", orders[si % 6]);
-            rng_perm(&r, "mnk", cfg.tile_order);
-            cfg.tile_m = rng_int(&r, 0, m);
-            cfg.tile_n = rng_int(&r, 0, n);
-            cfg.tile_k = rng_int(&r, 0, k);
+            cfg = random_gemm_schedule(&r, m, n, k, si);
         }
         iob_opseq seq;
         iob_opseq_init(&seq);
@@ -129,15 +130,12 @@ static void test_parallel_gemm_schedules_never_beat_the_gpu_bound(void **state)
                     o.processors = parts[pi];
                     if (iob_bound_gemm((uint64_t)m, (uint64_t)n, (uint64_t)k, 1, &o, &b, &err))
                         fail_msg("%s", err.msg);
-                    make_cuts(&r, seq.nops, parts[pi], uneven, cuts);
-                    double q = (double)replay_parts_opt(&seq, S[z], cuts, parts[pi]);
-                    iob_bound bg = as_gpu(&b);
                     char what[200];
                     snprintf(what, sizeof what, "m=%lld n=%lld k=%lld order=%s S=%lld P=%d %s",
                              (long long)m, (long long)n, (long long)k, cfg.order, (long long)S[z],
                              parts[pi], uneven ? "random cuts" : "even cuts");
-                    tight_add(&t, q, &bg, what);
-                    reuse_wins += b.reuse_gpu > b.compulsory;
+                    reuse_wins += tight_add_parts(&t, &r, &seq, S[z], parts[pi], uneven, &b, 0,
+                                                  what);
                 }
         iob_opseq_free(&seq);
     }
