@@ -465,6 +465,21 @@ static double min_footprint(const iob_pebble *pb, double x)
 
 #define COLD_NT 17 /* t = S 2^(j/2), j = -8..8 */
 
+/* The rates at x operations: s(x)/x, which never grows with x (rounded down), and the best
+ * segment term per operation over the t's, max_t t/U(S+t) (1 - U(t)/x), which never shrinks. */
+static double footprint_rate(const iob_pebble *pb, double x)
+{
+    return min_footprint(pb, x) * (1 - 1e-12) / x;
+}
+
+static double segment_rate(const double a[COLD_NT], const double u1[COLD_NT], double x)
+{
+    double g = 0;
+    for (int j = 0; j < COLD_NT; j++)
+        g = fmax(g, a[j] * (1 - u1[j] / x));
+    return g;
+}
+
 double iob_pebble_cold_bound(const iob_pebble *pb, double S)
 {
     if (pb->ops <= 0 || S <= 0)
@@ -476,36 +491,29 @@ double iob_pebble_cold_bound(const iob_pebble *pb, double S)
         a[j] = U > 0 ? t / U : 0;
         u1[j] = iob_pebble_max_ops(pb, t);
     }
-    /* the rates at x: f = s(x)/x (never grows), g = best segment rate (never shrinks) */
-#define COLD_F(x) (min_footprint(pb, (x)) * (1 - 1e-12) / (x))
-    double ops = pb->ops, xl = 1, xr = ops;
-    double g_ops = 0, g_one = 0;
-    for (int j = 0; j < COLD_NT; j++) {
-        g_ops = fmax(g_ops, a[j] * (1 - u1[j] / ops));
-        g_one = fmax(g_one, a[j] * (1 - u1[j]));
-    }
-    double f_ops = COLD_F(ops);
-    if (f_ops >= g_ops) /* the footprint rate wins everywhere up to ops */
-        return f_ops * ops - pb->unpaid;
-    if (COLD_F(1.0) <= g_one)
-        return fmax(0, g_one * ops - pb->unpaid);
-    /* invariant: f(xl) >= g(xl), f(xr) < g(xr); then inf >= max(f(xr), g(xl)) */
-    double gl = g_one, fr = f_ops;
-    for (int it = 0; it < 200 && xr > xl * (1 + 1e-12); it++) {
-        double xm = sqrt(xl * xr), g = 0;
-        for (int j = 0; j < COLD_NT; j++)
-            g = fmax(g, a[j] * (1 - u1[j] / xm));
-        double f = COLD_F(xm);
-        if (f >= g) {
-            xl = xm;
-            gl = g;
-        } else {
-            xr = xm;
-            fr = f;
+    /* inf over x in [1, ops] of max(f, g), f = footprint_rate falling, g = segment_rate rising:
+     * f wins at ops, or g already at 1, or they cross in between, bracketed by bisection on log x
+     * with f(xl) >= g(xl), f(xr) < g(xr), where the infimum is at least max(f(xr), g(xl)) */
+    double ops = pb->ops, xl = 1, xr = ops, rate;
+    double fr = footprint_rate(pb, ops), gl = segment_rate(a, u1, 1);
+    if (fr >= segment_rate(a, u1, ops)) {
+        rate = fr;
+    } else if (footprint_rate(pb, 1) <= gl) {
+        rate = gl;
+    } else {
+        for (int it = 0; it < 200 && xr > xl * (1 + 1e-12); it++) {
+            double xm = sqrt(xl * xr), f = footprint_rate(pb, xm), g = segment_rate(a, u1, xm);
+            if (f >= g) {
+                xl = xm;
+                gl = g;
+            } else {
+                xr = xm;
+                fr = f;
+            }
         }
+        rate = fmax(fr, gl);
     }
-#undef COLD_F
-    return fmax(0, fmax(fr, gl) * ops - pb->unpaid);
+    return fmax(0, rate * ops - pb->unpaid);
 }
 
 iob_pebble_result iob_pebble_bound(const iob_pebble *pb, double S, int P)
