@@ -110,17 +110,19 @@ static cJSON *plan_json(const iob_layer *L, const iob_config *c, const iob_machi
 typedef struct fetched {
     int ok;
     double split_bytes, read_bytes, total_bytes;
+    double ratio; /* total over bound_bytes_gpu (0 without a bound) */
 } fetched;
 
-static fetched fetch_of(const iob_layer *L, const iob_machine *m, const ranked *r)
+static fetched fetch_of(const iob_layer *L, const iob_machine *m, const ranked *r, double bound)
 {
-    fetched f = {0, 0, 0, 0};
+    fetched f = {0, 0, 0, 0, 0};
     uint64_t split;
     if (iob_dataflow_split_sectors(L, &r->cfg, m, &split, NULL) == IOB_OK) {
         f.ok = 1;
         f.split_bytes = (double)split * m->sector_bytes;
         f.read_bytes = (double)r->t.l2_read_bytes + f.split_bytes;
         f.total_bytes = f.read_bytes + (double)r->t.l2_write_bytes;
+        f.ratio = bound > 0 ? f.total_bytes / bound : 0;
     }
     return f;
 }
@@ -171,7 +173,7 @@ static cJSON *entry_json(const iob_layer *L, const iob_machine *m, const ranked 
         cJSON *fo = cJSON_AddObjectToObject(o, "fetched");
         cJSON_AddNumberToObject(fo, "l2_read_bytes", f->read_bytes);
         cJSON_AddNumberToObject(fo, "split_bytes", f->split_bytes);
-        cJSON_AddNumberToObject(fo, "ratio_to_bound", bound > 0 ? f->total_bytes / bound : 0);
+        cJSON_AddNumberToObject(fo, "ratio_to_bound", f->ratio);
     } else if (f) {
         cJSON_AddNullToObject(o, "fetched");
     }
@@ -359,12 +361,9 @@ int iob_cmd_dataflow(int argc, char **argv)
     iob_bound_opts bopts = iob_bound_opts_for(&cli.machine, 4);
     /* with a named config: what the SMs fetch for it, per layer, printed under the table */
     fetched *fetch_list = NULL;
-    double *fetch_bound = NULL;
     if (config_arg && !best && cli.format == IOB_FMT_TABLE) {
         fetch_list = calloc(cli.layers.count, sizeof *fetch_list);
-        fetch_bound = calloc(cli.layers.count, sizeof *fetch_bound);
-        if (!fetch_list || !fetch_bound) {
-            free(fetch_list), free(fetch_bound);
+        if (!fetch_list) {
             iob_error_set(&err, IOB_ENOMEM, "out of memory");
             rc = iob_cli_fail(&cli, &err);
             iob_cli_free(&cli);
@@ -418,14 +417,12 @@ int iob_cmd_dataflow(int argc, char **argv)
             char text[256];
             iob_config_format(&r[i].cfg, text, sizeof text);
             /* a config the user named: also what the H100's SMs fetch for it */
-            fetched f = {0, 0, 0, 0};
+            fetched f = {0, 0, 0, 0, 0};
             int named = config_arg && !best;
             if (named)
-                f = fetch_of(L, &cli.machine, &r[i]);
-            if (named && fetch_list) {
+                f = fetch_of(L, &cli.machine, &r[i], bound);
+            if (named && fetch_list)
                 fetch_list[li] = f;
-                fetch_bound[li] = bound;
-            }
             if (root) {
                 cJSON_AddItemToArray(jc, entry_json(L, &cli.machine, &r[i], bound,
                                                     named ? &f : NULL));
@@ -459,7 +456,7 @@ int iob_cmd_dataflow(int argc, char **argv)
                 cells[25][0] = cells[26][0] = '\0';
                 if (f.ok) {
                     snprintf(cells[25], 64, "%.0f", f.read_bytes);
-                    snprintf(cells[26], 64, "%.4f", bound > 0 ? f.total_bytes / bound : 0);
+                    snprintf(cells[26], 64, "%.4f", f.ratio);
                 }
                 row[25] = cells[25];
                 row[26] = cells[26];
@@ -504,16 +501,16 @@ int iob_cmd_dataflow(int argc, char **argv)
                         "%s = %.2fx bound\n", ln, iob_fmt_bytes(f->read_bytes, f1, sizeof f1),
                         iob_fmt_bytes(f->split_bytes, f2, sizeof f2),
                         iob_fmt_bytes(f->total_bytes, f3, sizeof f3),
-                        fetch_bound[li] > 0 ? f->total_bytes / fetch_bound[li] : 0);
+                        f->ratio);
         }
         rc = 0;
     }
-    free(fetch_list), free(fetch_bound);
+    free(fetch_list);
     iob_cli_free(&cli);
     return rc;
 
 fail:
-    free(fetch_list), free(fetch_bound);
+    free(fetch_list);
     if (root)
         cJSON_Delete(root);
     else
