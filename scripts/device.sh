@@ -427,16 +427,18 @@ step_dramprobe() {
   return "$rc"
 }
 
+# the 3x3 layers of bench/layers/gpu-layers.csv: name, C = K, H = W (batch 32 in tbest and wgemm)
+GPU_3X3=("resnet50.res2.3x3 64 56" "resnet50.res3.3x3 128 28" "resnet50.res4.3x3 256 14"
+         "resnet50.res5.3x3 512 7" "vgg16.conv1_2 64 224" "vgg16.conv2_2 128 112"
+         "vgg16.conv3_2 256 56" "vgg16.conv4_2 512 28" "vgg16.conv5_2 512 14")
+
 step_tbest() {
   CUR=tbest
   # the direct dataflow's least-traffic config (the 1.3x table of docs/results/dataflow.md) of each
   # 3x3 layer of the GPU set at batch 32, measured: its real SM<->L2 traffic against the bound
   local rc=0 l name c hw spec cfg hdr=1
-  local layers=("resnet50.res2.3x3 64 56" "resnet50.res3.3x3 128 28" "resnet50.res4.3x3 256 14"
-                "resnet50.res5.3x3 512 7" "vgg16.conv1_2 64 224" "vgg16.conv2_2 128 112"
-                "vgg16.conv3_2 256 56" "vgg16.conv4_2 512 28" "vgg16.conv5_2 512 14")
   : >"$OUT/measure-tbest.csv"
-  for l in "${layers[@]}"; do
+  for l in "${GPU_3X3[@]}"; do
     read -r name c hw <<<"$l"
     spec="name=$name,n=32,c=$c,h=$hw,k=$c,r=3,pad=1"
     cfg=$(iob dataflow --layer "$spec" --algo direct --objective traffic --top 1 --format csv | first_config)
@@ -468,12 +470,10 @@ step_wnf() {
 step_wgemm() {
   CUR=wgemm
   local rc=0 l name c hw h w m spec
-  local layers=("res2.3x3 64 56" "res3.3x3 128 28" "res4.3x3 256 14" "res5.3x3 512 7"
-                "conv1_2 64 224" "conv2_2 128 112" "conv3_2 256 56" "conv4_2 512 28" "conv5_2 512 14")
   local specs=()
-  for l in "${layers[@]}"; do
+  for l in "${GPU_3X3[@]}"; do
     read -r name c hw <<<"$l"
-    specs+=("name=$name.n32,n=32,c=$c,h=$hw,k=$c,r=3,pad=1")
+    specs+=("name=${name#*.}.n32,n=32,c=$c,h=$hw,k=$c,r=3,pad=1")
   done
   T "$BUILD/bench/bench_wino_gemm" "${specs[@]}" | tee "$OUT/wino-gemm.csv" || rc=1
   # the same GEMMs on our direct kernel: alpha^2 = 36 groups of a 1x1 layer over the T tiles of
